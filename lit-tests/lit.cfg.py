@@ -1,0 +1,22 @@
+# The lit configuration of the AutoChunk FileCheck suite.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "AUTOCHUNK"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.autochunk_obj_root, "lit-tests")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.autochunk_tools_dir, config.llvm_tools_dir]
+tools = ["chunk-opt", "chunk-models", "FileCheck", "not", "count"]
+llvm_config.add_tool_substitutions(
+    [t for t in tools if t not in ("FileCheck", "not", "count")], tool_dirs)
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%src_root", config.autochunk_src_root))
