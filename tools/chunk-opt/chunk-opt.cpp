@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -14,6 +15,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  autochunk::registerAutoChunkPasses();
 
   mlir::DialectRegistry registry;
   registry.insert<autochunk::graph::GraphDialect, mlir::func::FuncDialect>();

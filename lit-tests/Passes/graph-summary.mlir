@@ -1,0 +1,30 @@
+// RUN: chunk-opt --autochunk-graph-summary %s -o /dev/null | FileCheck %s
+
+// The liveness walk, by hand: %h, %a and %s are 4x16 f32 (256 B each), %o is
+// 4x8 (128 B). During the add, %h, %a and %s are live: 768 B, the peak. %h
+// and %a die after the add, so the second linear sees %s and %o: 384 B.
+
+// CHECK-LABEL: function @mlp
+// CHECK-NEXT:   inputs: 1, 128 bytes
+// CHECK-NEXT:     x: tensor<4x8xf32>
+// CHECK-NEXT:   weights: 2, 256 parameters, 1024 bytes (1.00 KiB)
+// CHECK-NEXT:   outputs: 1, 128 bytes
+// CHECK-NEXT:     y: tensor<4x8xf32>
+// CHECK-NEXT:   ops: 4
+// CHECK-NEXT:     graph.linear: 2
+// CHECK-NEXT:     graph.gelu: 1
+// CHECK-NEXT:     graph.add: 1
+// 2 * 4*16*8 + 2 * 4*8*16 multiply-adds.
+// CHECK-NEXT:   contraction flops: 2048
+// CHECK-NEXT:   intermediate values: 4, 896 bytes in all
+// CHECK-NEXT:   naive liveness peak: 768 bytes at graph.add {{.*}}graph-summary.mlir":[[@LINE+7]]
+func.func @mlp(%x: tensor<4x8xf32> {graph.name = "x", graph.role = "input"},
+               %w1: tensor<16x8xf32> {graph.name = "fc1.weight", graph.role = "weight"},
+               %w2: tensor<8x16xf32> {graph.name = "fc2.weight", graph.role = "weight"})
+    -> (tensor<4x8xf32> {graph.name = "y"}) {
+  %h = graph.linear %x, %w1 : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %a = graph.gelu %h : tensor<4x16xf32>
+  %s = graph.add %a, %h : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %o = graph.linear %s, %w2 : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  return %o : tensor<4x8xf32>
+}

@@ -1,0 +1,23 @@
+//===- Passes.h - AutoChunk passes ------------------------------*- C++ -*-===//
+//
+// Declarations and registration of every AutoChunk pass.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_PASSES_PASSES_H
+#define AUTOCHUNK_PASSES_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace autochunk {
+
+#define GEN_PASS_DECL
+#include "autochunk/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "autochunk/Passes/Passes.h.inc"
+
+} // namespace autochunk
+
+#endif // AUTOCHUNK_PASSES_PASSES_H

@@ -1,0 +1,226 @@
+//===- GraphSummary.cpp - print what the pipeline knows of a graph --------===//
+//
+// A reporting pass: sizes of inputs, weights and outputs, op counts,
+// contraction FLOPs and a naive liveness peak per function. The main job
+// prints it for the bundled models; lit tests FileCheck it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Dialect/Graph/GraphOps.h"
+#include "autochunk/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace autochunk {
+#define GEN_PASS_DEF_GRAPHSUMMARYPASS
+#include "autochunk/Passes/Passes.h.inc"
+} // namespace autochunk
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace {
+
+/// Bytes of a statically shaped tensor; 0 for anything else (index operands
+/// of masks, say), which holds no activation memory.
+int64_t tensorBytes(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  return tensor.getNumElements() * static_cast<int64_t>(llvm::divideCeil(
+                                       tensor.getElementTypeBitWidth(), 8));
+}
+
+/// "123456 bytes (120.56 KiB)": exact for FileCheck, readable for people.
+std::string formatBytes(int64_t bytes) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << bytes << " bytes";
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double scaled = static_cast<double>(bytes);
+  int unit = -1;
+  while (scaled >= 1024.0 && unit < 3) {
+    scaled /= 1024.0;
+    ++unit;
+  }
+  if (unit >= 0)
+    os << " (" << llvm::format("%.2f", scaled) << " " << units[unit] << ")";
+  return text;
+}
+
+/// FLOPs of a contraction (two per multiply-add); 0 for other ops.
+int64_t contractionFlops(Operation *op) {
+  return llvm::TypeSwitch<Operation *, int64_t>(op)
+      .Case([](graph::MatmulOp matmul) {
+        auto lhs = matmul.getLhs().getType();
+        int64_t k = matmul.getTransposeA() ? lhs.getDimSize(lhs.getRank() - 2)
+                                           : lhs.getDimSize(lhs.getRank() - 1);
+        return 2 * matmul.getType().getNumElements() * k;
+      })
+      .Case([](graph::LinearOp linear) {
+        int64_t in = linear.getWeight().getType().getDimSize(1);
+        return 2 * linear.getType().getNumElements() * in;
+      })
+      .Case([](graph::EinsumOp einsum) {
+        // Every combination of all labels is visited once.
+        std::string error;
+        std::optional<graph::EinsumEquation> equation =
+            graph::EinsumEquation::parse(einsum.getEquation(), error);
+        if (!equation)
+          return int64_t(0);
+        llvm::SmallDenseMap<char, int64_t> labelSizes;
+        for (auto [term, input] :
+             llvm::zip_equal(equation->inputs, einsum.getInputs())) {
+          auto shape = cast<RankedTensorType>(input.getType()).getShape();
+          for (auto [label, size] : llvm::zip_equal(term, shape))
+            labelSizes[label] = size;
+        }
+        int64_t points = 1;
+        for (auto [label, size] : labelSizes)
+          points *= size;
+        return (einsum.getInputs().size() == 2 ? 2 : 1) * points;
+      })
+      .Default([](Operation *) { return int64_t(0); });
+}
+
+struct ArgumentGroup {
+  int64_t count = 0;
+  int64_t bytes = 0;
+  int64_t elements = 0;
+};
+
+/// The name a function argument or result is known by.
+std::string nameOf(DictionaryAttr attrs, StringRef fallback) {
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>(graph::GraphDialect::kNameAttrName))
+      return name.getValue().str();
+  return fallback.str();
+}
+
+void summarize(func::FuncOp func, raw_ostream &os) {
+  os << "function @" << func.getSymName() << "\n";
+  if (func.isExternal()) {
+    os << "  (declaration only)\n";
+    return;
+  }
+  Block &body = func.getBody().front();
+
+  ArgumentGroup inputs, weights;
+  SmallVector<std::string> inputLines;
+  for (BlockArgument argument : body.getArguments()) {
+    DictionaryAttr attrs = func.getArgAttrDict(argument.getArgNumber());
+    auto role =
+        attrs ? attrs.getAs<StringAttr>(graph::GraphDialect::kRoleAttrName)
+              : StringAttr();
+    bool isWeight = role && role.getValue() == "weight";
+    ArgumentGroup &group = isWeight ? weights : inputs;
+    ++group.count;
+    group.bytes += tensorBytes(argument.getType());
+    if (auto tensor = dyn_cast<RankedTensorType>(argument.getType()))
+      group.elements += tensor.getNumElements();
+    if (!isWeight) {
+      std::string line;
+      llvm::raw_string_ostream lineOs(line);
+      lineOs << "    "
+             << nameOf(attrs, "arg" + std::to_string(argument.getArgNumber()))
+             << ": " << argument.getType();
+      inputLines.push_back(line);
+    }
+  }
+  os << "  inputs: " << inputs.count << ", " << formatBytes(inputs.bytes)
+     << "\n";
+  for (const std::string &line : inputLines)
+    os << line << "\n";
+  os << "  weights: " << weights.count << ", " << weights.elements
+     << " parameters, " << formatBytes(weights.bytes) << "\n";
+
+  Operation *terminator = body.getTerminator();
+  int64_t outputBytes = 0;
+  for (Value result : terminator->getOperands())
+    outputBytes += tensorBytes(result.getType());
+  os << "  outputs: " << terminator->getNumOperands() << ", "
+     << formatBytes(outputBytes) << "\n";
+  for (auto [index, result] : llvm::enumerate(terminator->getOperands()))
+    os << "    "
+       << nameOf(func.getResultAttrDict(index),
+                 "result" + std::to_string(index))
+       << ": " << result.getType() << "\n";
+
+  // Op counts, in first-seen order for a stable listing.
+  llvm::MapVector<StringRef, int64_t> opCounts;
+  int64_t numOps = 0, flops = 0;
+  func.walk([&](Operation *op) {
+    if (op == func || op == terminator)
+      return;
+    ++numOps;
+    ++opCounts[op->getName().getStringRef()];
+    flops += contractionFlops(op);
+  });
+  os << "  ops: " << numOps << "\n";
+  for (auto [name, count] : opCounts)
+    os << "    " << name << ": " << count << "\n";
+  os << "  contraction flops: " << flops << "\n";
+
+  // Naive liveness over the body's top-level ops in program order.
+  // Position of each top-level op; the terminator comes after all of them,
+  // so returned values stay live to the end.
+  SmallVector<Operation *> order;
+  DenseMap<Operation *, size_t> position;
+  for (Operation &op : body.without_terminator()) {
+    position[&op] = order.size();
+    order.push_back(&op);
+  }
+  position[terminator] = order.size();
+  DenseMap<Value, size_t> lastUse;
+  for (auto [index, op] : llvm::enumerate(order))
+    for (Value result : op->getResults()) {
+      size_t last = index; // A result nobody reads dies right after its op.
+      for (Operation *user : result.getUsers())
+        last =
+            std::max(last, position.lookup(body.findAncestorOpInBlock(*user)));
+      lastUse[result] = last;
+    }
+  int64_t live = 0, peak = 0, intermediateBytes = 0, intermediateCount = 0;
+  Operation *peakOp = nullptr;
+  DenseMap<size_t, SmallVector<Value>> freedAfter;
+  for (auto [index, op] : llvm::enumerate(order)) {
+    for (Value result : op->getResults()) {
+      int64_t bytes = tensorBytes(result.getType());
+      live += bytes;
+      intermediateBytes += bytes;
+      ++intermediateCount;
+      freedAfter[lastUse[result]].push_back(result);
+    }
+    if (live > peak) {
+      peak = live;
+      peakOp = op;
+    }
+    for (Value dead : freedAfter.lookup(index))
+      live -= tensorBytes(dead.getType());
+  }
+  os << "  intermediate values: " << intermediateCount << ", "
+     << formatBytes(intermediateBytes) << " in all\n";
+  os << "  naive liveness peak: " << formatBytes(peak);
+  if (peakOp)
+    os << " at " << peakOp->getName() << " " << peakOp->getLoc();
+  os << "\n";
+}
+
+struct GraphSummaryPass
+    : public autochunk::impl::GraphSummaryPassBase<GraphSummaryPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      summarize(func, llvm::outs());
+    llvm::outs().flush();
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace
