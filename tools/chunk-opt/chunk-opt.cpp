@@ -1,24 +1,22 @@
 //===- chunk-opt.cpp - the AutoChunk optimizer driver ---------------------===//
 //
-// mlir-opt with the graph dialect, the upstream dialects the AutoChunk
-// pipeline uses, and every AutoChunk pass and pipeline.
+// mlir-opt with the graph and kernel dialects, the upstream dialects and
+// passes the AutoChunk pipeline uses, and every AutoChunk pass and pipeline.
 //
 //===----------------------------------------------------------------------===//
 
 #include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Dialect/Kernel/KernelDialect.h"
 #include "autochunk/Passes/Passes.h"
+#include "autochunk/Passes/Registration.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
-  mlir::registerTransformsPasses();
-  autochunk::registerAutoChunkPasses();
-
   mlir::DialectRegistry registry;
-  registry.insert<autochunk::graph::GraphDialect, mlir::func::FuncDialect>();
+  autochunk::registerAllDialects(registry);
+  autochunk::registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "AutoChunk optimizer driver\n", registry));
 }

@@ -30,44 +30,81 @@ Operation *GraphDialect::materializeConstant(OpBuilder &builder,
   return ConstantOp::create(builder, loc, elements);
 }
 
-/// Checks one `graph.*` attribute on a function argument or result.
+/// Checks that no argument before `argIndex` of `function` has the
+/// `graph.name` `name`: weight files are matched by name, so a repeated one
+/// would bind two arguments to one tensor.
+static LogicalResult checkUniqueArgumentName(FunctionOpInterface function,
+                                             unsigned argIndex,
+                                             StringAttr name) {
+  for (unsigned other = 0; other < argIndex; ++other) {
+    auto otherName = function.getArgAttrOfType<StringAttr>(
+        other, GraphDialect::kNameAttrName);
+    if (otherName == name)
+      return function->emitOpError()
+             << "argument #" << argIndex << " repeats the '"
+             << GraphDialect::kNameAttrName << "' " << name
+             << " of argument #" << other;
+  }
+  return success();
+}
+
+/// Checks one `graph.*` attribute on function argument or result `index`.
 static LogicalResult verifyFunctionAttribute(Operation *op,
                                              NamedAttribute attribute,
-                                             bool isArgument) {
+                                             bool isArgument, unsigned index) {
   StringRef name = attribute.getName().getValue();
-  if (!isa<FunctionOpInterface>(op))
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!function)
     return op->emitOpError()
            << "'" << name << "' is only allowed on function signatures";
+  StringRef where = isArgument ? "argument" : "result";
   if (name == GraphDialect::kNameAttrName) {
     auto text = dyn_cast<StringAttr>(attribute.getValue());
     if (!text || text.getValue().empty())
-      return op->emitOpError() << "'" << name << "' must be a non-empty string";
+      return op->emitOpError()
+             << "'" << name << "' of " << where << " #" << index
+             << " must be a non-empty string, but is " << attribute.getValue();
+    if (isArgument)
+      return checkUniqueArgumentName(function, index, text);
     return success();
   }
   if (name == GraphDialect::kRoleAttrName) {
     if (!isArgument)
       return op->emitOpError()
-             << "'" << name << "' is only allowed on function arguments";
+             << "'" << name << "' is only allowed on function arguments, "
+             << "but result #" << index << " has it";
     auto text = dyn_cast<StringAttr>(attribute.getValue());
     if (!text || (text.getValue() != "input" && text.getValue() != "weight"))
       return op->emitOpError()
-             << "'" << name << "' must be \"input\" or \"weight\"";
+             << "'" << name << "' of argument #" << index
+             << " must be \"input\" or \"weight\", but is "
+             << attribute.getValue();
     return success();
   }
   return op->emitOpError() << "unknown graph dialect attribute '" << name
-                           << "' (expected 'graph.name' or 'graph.role')";
+                           << "' on " << where << " #" << index
+                           << " (expected 'graph.name' or 'graph.role')";
 }
 
 LogicalResult GraphDialect::verifyRegionArgAttribute(Operation *op,
                                                      unsigned regionIndex,
                                                      unsigned argIndex,
                                                      NamedAttribute attribute) {
-  return verifyFunctionAttribute(op, attribute, /*isArgument=*/true);
+  return verifyFunctionAttribute(op, attribute, /*isArgument=*/true, argIndex);
 }
 
 LogicalResult
 GraphDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
                                           unsigned resultIndex,
                                           NamedAttribute attribute) {
-  return verifyFunctionAttribute(op, attribute, /*isArgument=*/false);
+  return verifyFunctionAttribute(op, attribute, /*isArgument=*/false,
+                                 resultIndex);
+}
+
+LogicalResult GraphDialect::verifyOperationAttribute(Operation *op,
+                                                     NamedAttribute attribute) {
+  return op->emitOpError()
+         << "carries '" << attribute.getName().getValue()
+         << "', but graph dialect attributes belong on function arguments "
+            "and results ('graph.name', 'graph.role'), not on operations";
 }

@@ -115,25 +115,78 @@ static RankedTensorType getRankedType(Value value) {
   return value ? dyn_cast<RankedTensorType>(value.getType()) : nullptr;
 }
 
+/// The printed form of `type` for diagnostics.
+static std::string formatType(Type type) {
+  if (!type)
+    return "<null>";
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  type.print(stream);
+  return text;
+}
+
+/// "[1, 0, 2]" for a list of axes or indices.
+static std::string formatList(ArrayRef<int64_t> values) {
+  return "[" +
+         llvm::join(llvm::map_range(
+                        values, [](int64_t v) { return std::to_string(v); }),
+                    ", ") +
+         "]";
+}
+
 /// Emits "<what>: <message>" at `location` when there is one.
 static LogicalResult inferenceError(std::optional<Location> location,
                                     StringRef opName, const Twine &message) {
   return emitOptionalError(location, "'graph.", opName, "' op ", message);
 }
 
-/// Checks that every type in `types` is a ranked tensor of one element type.
+/// Checks the operand count before an adaptor accessor indexes the operand
+/// list: a generic builder may pass any number of operands to inference.
+static LogicalResult checkOperandCount(std::optional<Location> location,
+                                       StringRef opName, ValueRange operands,
+                                       size_t min, size_t max) {
+  if (operands.size() >= min && operands.size() <= max)
+    return success();
+  std::string expected = std::to_string(min);
+  if (max != min)
+    expected += " to " + std::to_string(max);
+  return inferenceError(location, opName,
+                        "expects " + expected + " operands, but got " +
+                            Twine(operands.size()));
+}
+
+/// Checks that a required attribute is present: a generic builder may omit it
+/// and inference runs before the attribute constraints are checked.
+static LogicalResult checkRequiredAttr(std::optional<Location> location,
+                                       StringRef opName, Attribute attr,
+                                       StringRef attrName) {
+  if (attr)
+    return success();
+  return inferenceError(location, opName,
+                        "requires attribute '" + attrName + "'");
+}
+
+/// Checks that every value in `operands` is a ranked tensor and that all share
+/// one element type, which it returns.
 static FailureOr<Type> commonElementType(std::optional<Location> location,
-                                         StringRef opName, TypeRange types) {
+                                         StringRef opName,
+                                         ValueRange operands) {
   Type elementType;
-  for (Type type : types) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
+  for (auto [index, value] : llvm::enumerate(operands)) {
+    RankedTensorType tensor = getRankedType(value);
     if (!tensor)
-      return inferenceError(location, opName, "expects ranked tensor operands");
+      return inferenceError(location, opName,
+                            "operand #" + Twine(index) +
+                                " must be a ranked tensor, but has type " +
+                                formatType(value ? value.getType() : Type()));
     if (!elementType)
       elementType = tensor.getElementType();
     else if (tensor.getElementType() != elementType)
-      return inferenceError(location, opName,
-                            "expects operands of one element type");
+      return inferenceError(
+          location, opName,
+          "expects operands of one element type, but operand #0 has " +
+              formatType(elementType) + " and operand #" + Twine(index) +
+              " has " + formatType(tensor.getElementType()));
   }
   return elementType;
 }
@@ -169,9 +222,13 @@ LogicalResult ConstantOp::inferReturnTypes(MLIRContext *context,
                                            std::optional<Location> location,
                                            Adaptor adaptor,
                                            SmallVectorImpl<Type> &inferred) {
-  auto value = dyn_cast_or_null<ElementsAttr>(adaptor.getValueAttr());
+  if (failed(checkOperandCount(location, "constant", adaptor.getOperands(), 0,
+                               0)))
+    return failure();
+  ElementsAttr value = adaptor.getProperties().value;
   if (!value)
-    return inferenceError(location, "constant", "expects an elements value");
+    return inferenceError(location, "constant",
+                          "requires an elements attribute 'value'");
   inferred.push_back(value.getType());
   return success();
 }
@@ -224,15 +281,15 @@ OpFoldResult ScaleOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 
 static LogicalResult inferBroadcastBinary(std::optional<Location> location,
-                                          StringRef opName, Value lhs,
-                                          Value rhs,
+                                          StringRef opName, ValueRange operands,
                                           SmallVectorImpl<Type> &inferred) {
-  FailureOr<Type> elementType = commonElementType(
-      location, opName, TypeRange{lhs.getType(), rhs.getType()});
+  if (failed(checkOperandCount(location, opName, operands, 2, 2)))
+    return failure();
+  FailureOr<Type> elementType = commonElementType(location, opName, operands);
   if (failed(elementType))
     return failure();
-  ArrayRef<int64_t> lhsShape = getRankedType(lhs).getShape();
-  ArrayRef<int64_t> rhsShape = getRankedType(rhs).getShape();
+  ArrayRef<int64_t> lhsShape = getRankedType(operands[0]).getShape();
+  ArrayRef<int64_t> rhsShape = getRankedType(operands[1]).getShape();
   std::optional<SmallVector<int64_t>> shape =
       broadcastShapes(lhsShape, rhsShape);
   if (!shape)
@@ -248,8 +305,8 @@ static LogicalResult inferBroadcastBinary(std::optional<Location> location,
   LogicalResult OpClass::inferReturnTypes(                                     \
       MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
       SmallVectorImpl<Type> &inferred) {                                       \
-    return inferBroadcastBinary(location, name, adaptor.getLhs(),              \
-                                adaptor.getRhs(), inferred);                   \
+    return inferBroadcastBinary(location, name, adaptor.getOperands(),         \
+                                inferred);                                     \
   }
 AUTOCHUNK_BINARY_INFERENCE(AddOp, "add")
 AUTOCHUNK_BINARY_INFERENCE(SubOp, "sub")
@@ -297,17 +354,22 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> location,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  FailureOr<Type> elementType = commonElementType(
-      location, "matmul",
-      TypeRange{adaptor.getLhs().getType(), adaptor.getRhs().getType()});
+  if (failed(
+          checkOperandCount(location, "matmul", adaptor.getOperands(), 2, 2)))
+    return failure();
+  FailureOr<Type> elementType =
+      commonElementType(location, "matmul", adaptor.getOperands());
   if (failed(elementType))
     return failure();
   ArrayRef<int64_t> lhs = getRankedType(adaptor.getLhs()).getShape();
   ArrayRef<int64_t> rhs = getRankedType(adaptor.getRhs()).getShape();
   if (lhs.size() < 2 || rhs.size() < 2)
     return inferenceError(location, "matmul",
-                          "operands must have rank at least 2, but have " +
-                              Twine(lhs.size()) + " and " + Twine(rhs.size()));
+                          "operands must have rank at least 2, but lhs " +
+                              formatShape(lhs) + " has rank " +
+                              Twine(lhs.size()) + " and rhs " +
+                              formatShape(rhs) + " has rank " +
+                              Twine(rhs.size()));
   size_t lr = lhs.size(), rr = rhs.size();
   bool transposeA = adaptor.getTransposeA(),
        transposeB = adaptor.getTransposeB();
@@ -341,14 +403,16 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> location,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  ValueRange inputs = adaptor.getInputs();
+  ValueRange inputs = adaptor.getOperands();
   if (inputs.empty() || inputs.size() > 2)
     return inferenceError(location, "einsum",
                           "takes one or two operands, but got " +
                               Twine(inputs.size()));
-  FailureOr<Type> elementType =
-      commonElementType(location, "einsum", inputs.getTypes());
+  FailureOr<Type> elementType = commonElementType(location, "einsum", inputs);
   if (failed(elementType))
+    return failure();
+  if (failed(checkRequiredAttr(location, "einsum",
+                               adaptor.getProperties().equation, "equation")))
     return failure();
   std::string error;
   std::optional<EinsumEquation> equation =
@@ -361,7 +425,9 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
                               Twine(equation->inputs.size()) +
                               " operand subscripts but the op has " +
                               Twine(inputs.size()) + " operands");
+  // The size of each label and the operand that first gave it.
   int64_t labelSize[26];
+  size_t labelOperand[26];
   std::fill(std::begin(labelSize), std::end(labelSize), -1);
   for (auto [index, input] : llvm::enumerate(inputs)) {
     ArrayRef<int64_t> shape = getRankedType(input).getShape();
@@ -369,14 +435,20 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
     if (term.size() != shape.size())
       return inferenceError(location, "einsum",
                             "subscripts '" + term + "' of operand #" +
-                                Twine(index) + " do not match its rank " +
+                                Twine(index) + " name " + Twine(term.size()) +
+                                " dimensions, but the operand " +
+                                formatShape(shape) + " has rank " +
                                 Twine(shape.size()));
     for (auto [label, size] : llvm::zip_equal(term, shape)) {
       int64_t &known = labelSize[label - 'a'];
       if (known >= 0 && known != size)
-        return inferenceError(location, "einsum",
-                              "label '" + Twine(label) + "' has size " +
-                                  Twine(known) + " and " + Twine(size));
+        return inferenceError(
+            location, "einsum",
+            "label '" + Twine(label) + "' has size " + Twine(known) +
+                " in operand #" + Twine(labelOperand[label - 'a']) +
+                " but size " + Twine(size) + " in operand #" + Twine(index));
+      if (known < 0)
+        labelOperand[label - 'a'] = index;
       known = size;
     }
   }
@@ -395,18 +467,18 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> location,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  SmallVector<Type, 3> types{adaptor.getInput().getType(),
-                             adaptor.getWeight().getType()};
-  if (adaptor.getBias())
-    types.push_back(adaptor.getBias().getType());
-  FailureOr<Type> elementType = commonElementType(location, "linear", types);
+  if (failed(
+          checkOperandCount(location, "linear", adaptor.getOperands(), 2, 3)))
+    return failure();
+  FailureOr<Type> elementType =
+      commonElementType(location, "linear", adaptor.getOperands());
   if (failed(elementType))
     return failure();
   ArrayRef<int64_t> input = getRankedType(adaptor.getInput()).getShape();
   ArrayRef<int64_t> weight = getRankedType(adaptor.getWeight()).getShape();
   if (input.empty())
     return inferenceError(location, "linear",
-                          "input must have rank at least 1");
+                          "input must have rank at least 1, but is a scalar");
   if (weight.size() != 2)
     return inferenceError(location, "linear",
                           "weight must be [out, in], but has shape " +
@@ -422,7 +494,8 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
     if (biasShape.size() != 1 || biasShape[0] != weight[0])
       return inferenceError(location, "linear",
                             "bias must have shape " + Twine(weight[0]) +
-                                ", but has shape " + formatShape(biasShape));
+                                " (the weight's out features), but has shape " +
+                                formatShape(biasShape));
   }
   SmallVector<int64_t> shape(input);
   shape.back() = weight[0];
@@ -443,14 +516,18 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> location,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
-  FailureOr<Type> elementType = commonElementType(
-      location, "layer_norm",
-      TypeRange{adaptor.getInput().getType(), adaptor.getWeight().getType(),
-                adaptor.getBias().getType()});
+  if (failed(checkOperandCount(location, "layer_norm", adaptor.getOperands(),
+                               3, 3)))
+    return failure();
+  FailureOr<Type> elementType =
+      commonElementType(location, "layer_norm", adaptor.getOperands());
   if (failed(elementType))
     return failure();
+  if (failed(checkRequiredAttr(location, "layer_norm",
+                               adaptor.getProperties().axis, "axis")))
+    return failure();
   RankedTensorType inputType = getRankedType(adaptor.getInput());
-  int64_t axis = adaptor.getAxisAttr().getInt();
+  int64_t axis = adaptor.getProperties().axis.getInt();
   if (failed(
           checkAxis(location, "layer_norm", "axis", axis, inputType.getRank())))
     return failure();
@@ -462,23 +539,33 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
     if (shape != normalized)
       return inferenceError(location, "layer_norm",
                             name + " must have the normalized shape " +
-                                formatShape(normalized) + ", but has " +
+                                formatShape(normalized) + " (input " +
+                                formatShape(inputType.getShape()) +
+                                " from axis " + Twine(axis) + "), but has " +
                                 formatShape(shape));
   }
-  if (adaptor.getEpsilon().convertToDouble() < 0.0)
+  if (adaptor.getEpsilon().convertToDouble() < 0.0) {
+    SmallString<16> epsilon;
+    adaptor.getEpsilon().toString(epsilon);
     return inferenceError(location, "layer_norm",
-                          "epsilon must not be negative");
+                          "epsilon must not be negative, but is " + epsilon);
+  }
   inferred.push_back(inputType);
   return success();
 }
 
+template <typename Adaptor>
 static LogicalResult inferReduction(std::optional<Location> location,
-                                    StringRef opName, Value input,
-                                    ArrayRef<int64_t> axes, bool keepDims,
+                                    StringRef opName, Adaptor adaptor,
                                     SmallVectorImpl<Type> &inferred) {
-  RankedTensorType type = getRankedType(input);
-  if (!type)
-    return inferenceError(location, opName, "expects a ranked tensor");
+  if (failed(checkOperandCount(location, opName, adaptor.getOperands(), 1, 1)) ||
+      failed(commonElementType(location, opName, adaptor.getOperands())) ||
+      failed(checkRequiredAttr(location, opName, adaptor.getProperties().axes,
+                               "axes")))
+    return failure();
+  RankedTensorType type = getRankedType(adaptor.getInput());
+  ArrayRef<int64_t> axes = adaptor.getProperties().axes.asArrayRef();
+  bool keepDims = adaptor.getKeepDims();
   if (axes.empty())
     return inferenceError(location, opName, "axes must not be empty");
   for (auto [index, axis] : llvm::enumerate(axes)) {
@@ -486,7 +573,8 @@ static LogicalResult inferReduction(std::optional<Location> location,
       return failure();
     if (index > 0 && axis <= axes[index - 1])
       return inferenceError(location, opName,
-                            "axes must be strictly increasing");
+                            "axes " + formatList(axes) +
+                                " must be strictly increasing");
   }
   SmallVector<int64_t> shape;
   for (auto [dim, size] : llvm::enumerate(type.getShape())) {
@@ -503,8 +591,7 @@ static LogicalResult inferReduction(std::optional<Location> location,
   LogicalResult OpClass::inferReturnTypes(                                     \
       MLIRContext *, std::optional<Location> location, Adaptor adaptor,        \
       SmallVectorImpl<Type> &inferred) {                                       \
-    return inferReduction(location, name, adaptor.getInput(),                  \
-                          adaptor.getAxes(), adaptor.getKeepDims(), inferred); \
+    return inferReduction(location, name, adaptor, inferred);                  \
   }
 AUTOCHUNK_REDUCE_INFERENCE(ReduceSumOp, "reduce_sum")
 AUTOCHUNK_REDUCE_INFERENCE(ReduceMeanOp, "reduce_mean")
@@ -519,21 +606,30 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> location,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
+  if (failed(checkOperandCount(location, "transpose", adaptor.getOperands(), 1,
+                               1)) ||
+      failed(commonElementType(location, "transpose", adaptor.getOperands())) ||
+      failed(checkRequiredAttr(location, "transpose",
+                               adaptor.getProperties().permutation,
+                               "permutation")))
+    return failure();
   RankedTensorType type = getRankedType(adaptor.getInput());
-  if (!type)
-    return inferenceError(location, "transpose", "expects a ranked tensor");
-  ArrayRef<int64_t> permutation = adaptor.getPermutation();
+  ArrayRef<int64_t> permutation =
+      adaptor.getProperties().permutation.asArrayRef();
   if (static_cast<int64_t>(permutation.size()) != type.getRank())
     return inferenceError(location, "transpose",
-                          "permutation has " + Twine(permutation.size()) +
-                              " entries but the input has rank " +
+                          "permutation " + formatList(permutation) + " has " +
+                              Twine(permutation.size()) +
+                              " entries but the input " +
+                              formatShape(type.getShape()) + " has rank " +
                               Twine(type.getRank()));
   SmallVector<bool> used(permutation.size(), false);
   SmallVector<int64_t> shape;
   for (int64_t source : permutation) {
     if (source < 0 || source >= type.getRank() || used[source])
       return inferenceError(location, "transpose",
-                            "permutation must hold each of 0.." +
+                            "permutation " + formatList(permutation) +
+                                " must hold each of 0.." +
                                 Twine(type.getRank() - 1) + " exactly once");
     used[source] = true;
     shape.push_back(type.getDimSize(source));
@@ -600,11 +696,17 @@ LogicalResult BroadcastOp::verify() {
            << input.getElementType();
   std::optional<SmallVector<int64_t>> shape =
       broadcastShapes(input.getShape(), result.getShape());
-  if (input.getRank() > result.getRank() || !shape ||
-      ArrayRef<int64_t>(*shape) != result.getShape())
+  if (input.getRank() > result.getRank())
     return emitOpError("cannot broadcast ")
            << formatShape(input.getShape()) << " to "
-           << formatShape(result.getShape());
+           << formatShape(result.getShape())
+           << ": the input's rank exceeds the result's";
+  if (!shape || ArrayRef<int64_t>(*shape) != result.getShape())
+    return emitOpError("cannot broadcast ")
+           << formatShape(input.getShape()) << " to "
+           << formatShape(result.getShape())
+           << ": each input dimension, aligned from the right, must be 1 or "
+              "the result's size";
   return success();
 }
 
@@ -627,19 +729,30 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> location,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
+  if (failed(checkOperandCount(location, "slice", adaptor.getOperands(), 1,
+                               1)) ||
+      failed(commonElementType(location, "slice", adaptor.getOperands())) ||
+      failed(checkRequiredAttr(location, "slice", adaptor.getProperties().starts,
+                               "starts")) ||
+      failed(checkRequiredAttr(location, "slice", adaptor.getProperties().limits,
+                               "limits")))
+    return failure();
   RankedTensorType type = getRankedType(adaptor.getInput());
-  if (!type)
-    return inferenceError(location, "slice", "expects a ranked tensor");
-  ArrayRef<int64_t> starts = adaptor.getStarts();
-  ArrayRef<int64_t> limits = adaptor.getLimits();
-  std::optional<ArrayRef<int64_t>> strides = adaptor.getStrides();
+  ArrayRef<int64_t> starts = adaptor.getProperties().starts.asArrayRef();
+  ArrayRef<int64_t> limits = adaptor.getProperties().limits.asArrayRef();
+  std::optional<ArrayRef<int64_t>> strides;
+  if (DenseI64ArrayAttr stridesAttr = adaptor.getProperties().strides)
+    strides = stridesAttr.asArrayRef();
   int64_t rank = type.getRank();
   if (static_cast<int64_t>(starts.size()) != rank ||
       static_cast<int64_t>(limits.size()) != rank ||
       (strides && static_cast<int64_t>(strides->size()) != rank))
-    return inferenceError(location, "slice",
-                          "starts, limits and strides must each have " +
-                              Twine(rank) + " entries (the input's rank)");
+    return inferenceError(
+        location, "slice",
+        "starts " + formatList(starts) + ", limits " + formatList(limits) +
+            (strides ? " and strides " + formatList(*strides) : "") +
+            " must each have " + Twine(rank) + " entries (the rank of input " +
+            formatShape(type.getShape()) + ")");
   SmallVector<int64_t> shape;
   for (int64_t dim = 0; dim < rank; ++dim) {
     int64_t size = type.getDimSize(dim);
@@ -647,13 +760,15 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     int64_t stride = strides ? (*strides)[dim] : 1;
     if (stride <= 0)
       return inferenceError(location, "slice",
-                            "stride of dimension " + Twine(dim) +
-                                " must be positive");
+                            "stride " + Twine(stride) + " of dimension " +
+                                Twine(dim) + " must be positive");
     if (start < 0 || start >= size || limit <= start || limit > size)
-      return inferenceError(location, "slice",
-                            "dimension " + Twine(dim) + " of size " +
-                                Twine(size) + " cannot be sliced [" +
-                                Twine(start) + ", " + Twine(limit) + ")");
+      return inferenceError(
+          location, "slice",
+          "dimension " + Twine(dim) + " of size " + Twine(size) +
+              " cannot be sliced [" + Twine(start) + ", " + Twine(limit) +
+              "): the start must lie in [0, " + Twine(size) +
+              ") and the limit in (start, " + Twine(size) + "]");
     shape.push_back((limit - start + stride - 1) / stride);
   }
   inferred.push_back(RankedTensorType::get(shape, type.getElementType()));
@@ -674,15 +789,17 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> location,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  ValueRange inputs = adaptor.getInputs();
+  ValueRange inputs = adaptor.getOperands();
   if (inputs.empty())
     return inferenceError(location, "concat", "needs at least one operand");
-  FailureOr<Type> elementType =
-      commonElementType(location, "concat", inputs.getTypes());
+  FailureOr<Type> elementType = commonElementType(location, "concat", inputs);
   if (failed(elementType))
     return failure();
+  if (failed(checkRequiredAttr(location, "concat", adaptor.getProperties().axis,
+                               "axis")))
+    return failure();
   RankedTensorType first = getRankedType(inputs.front());
-  int64_t axis = adaptor.getAxisAttr().getInt();
+  int64_t axis = adaptor.getProperties().axis.getInt();
   if (failed(checkAxis(location, "concat", "axis", axis, first.getRank())))
     return failure();
   SmallVector<int64_t> shape(first.getShape());

@@ -7,6 +7,12 @@
 #ifndef AUTOCHUNK_PASSES_PASSES_H
 #define AUTOCHUNK_PASSES_PASSES_H
 
+#include "autochunk/Dialect/Kernel/KernelDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -24,4 +24,72 @@ def GraphSummaryPass : Pass<"autochunk-graph-summary", "mlir::ModuleOp"> {
   }];
 }
 
+def LowerGraphToKernelsPass
+    : Pass<"autochunk-lower-graph-to-kernels", "mlir::func::FuncOp"> {
+  let summary = "Lowers graph ops to kernel.call ops and upstream tensor ops";
+  let description = [{
+    Rewrites every graph op, in program order, into what one-shot
+    bufferization understands: views become upstream tensor ops
+    (`graph.reshape` becomes `tensor.collapse_shape`/`tensor.expand_shape`,
+    `graph.slice` becomes `tensor.extract_slice`, `graph.concat` becomes
+    copies into slices of one `tensor.empty`), constants become
+    `arith.constant`, and every other op becomes a `kernel.call` in
+    destination-passing style. An elementwise op whose operand has the
+    result's type and dies at the op is given that operand as its
+    destination, so bufferization can compute it in place; the destination is
+    a fresh `tensor.empty` otherwise.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect",
+                           "autochunk::kernel::KernelDialect"];
+}
+
+def PlanMemoryPass : Pass<"autochunk-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Places every intermediate buffer at an offset in one arena";
+  let description = [{
+    Runs after bufferization. Every returned buffer becomes an arena buffer
+    (a copy is inserted for a returned value that is not one, such as a
+    view or a function argument). The planner (MemoryPlan.h) then assigns
+    each `memref.alloc` an offset from liveness intervals; the pass appends
+    an `i8` arena argument (marked `autochunk.arena`), replaces each
+    allocation with a `memref.view` into it, drops the function's results
+    and records the plan on the function: `autochunk.arena_bytes`, and per
+    output its name, offset and type (`autochunk.outputs`).
+  }];
+  let options = [Option<"alignment", "alignment", "int64_t", "64",
+                        "Byte alignment of every buffer's offset">];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def TestPrintMemoryPlanPass
+    : Pass<"autochunk-test-print-memory-plan", "mlir::func::FuncOp"> {
+  let summary = "Prints the memory plan of each function (for tests)";
+  let description = [{
+    Prints, for every `memref.alloc`, its size, its liveness interval in
+    pre-order op positions and its offset, then the arena size. The IR is
+    left unchanged.
+  }];
+  let options = [Option<"alignment", "alignment", "int64_t", "64",
+                        "Byte alignment of every buffer's offset">];
+}
+
+def LowerKernelsToCallsPass
+    : Pass<"autochunk-lower-kernels-to-calls", "mlir::ModuleOp"> {
+  let summary = "Lowers kernel.call on memrefs to calls into the runtime";
+  let description = [{
+    Each `kernel.call` becomes a `func.call` of `ac_kernel_<name>_<dtype>`
+    (declared privately) inside a `memref.alloca_scope`, so the stack space
+    of the descriptors it passes is released after each call, even inside
+    chunk loops. Buffers are passed as unranked memrefs (in C: the rank and
+    a pointer to the ranked descriptor); parameters follow as scalars:
+    booleans and axes as `i64`, permutations packed four bits per entry,
+    reduction axes as a bit mask, factors and epsilons as `f64`, the einsum
+    equation as a NUL-terminated `i8` global.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::func::FuncDialect"];
+}
+
 #endif // AUTOCHUNK_PASSES_TD

@@ -1,0 +1,146 @@
+//===- MemoryPlan.cpp - liveness intervals and arena offsets --------------===//
+
+#include "autochunk/Passes/MemoryPlan.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace {
+
+/// Pre-order positions of every op, and for each op the position of its last
+/// nested op (its own when it has no regions).
+struct Positions {
+  DenseMap<Operation *, int64_t> start, end;
+
+  explicit Positions(func::FuncOp func) {
+    int64_t next = 0;
+    func.walk<WalkOrder::PreOrder>([&](Operation *op) { start[op] = next++; });
+    func.walk<WalkOrder::PostOrder>([&](Operation *op) {
+      int64_t last = start[op];
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          for (Operation &nested : block)
+            last = std::max(last, end[&nested]);
+      end[op] = last;
+    });
+  }
+};
+
+/// Every value that aliases the buffer `root`: views of it, and loop-carried
+/// values it flows into.
+SmallVector<Value> collectAliases(Value root) {
+  SmallVector<Value> aliases{root}, worklist{root};
+  DenseSet<Value> seen{root};
+  auto add = [&](Value value) {
+    if (seen.insert(value).second) {
+      aliases.push_back(value);
+      worklist.push_back(value);
+    }
+  };
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+        if (view.getViewSource() == value)
+          for (Value result : user->getResults())
+            add(result);
+        continue;
+      }
+      if (auto forOp = dyn_cast<scf::ForOp>(user)) {
+        for (auto [index, init] : llvm::enumerate(forOp.getInitArgs()))
+          if (init == value) {
+            add(forOp.getRegionIterArgs()[index]);
+            add(forOp.getResult(index));
+          }
+      }
+    }
+  }
+  return aliases;
+}
+
+} // namespace
+
+FailureOr<MemoryPlan> autochunk::planMemory(func::FuncOp func,
+                                            int64_t alignment) {
+  Positions positions(func);
+  MemoryPlan plan;
+  plan.alignment = alignment;
+  Operation *terminator =
+      func.isExternal() ? nullptr : func.getBody().back().getTerminator();
+
+  WalkResult walk = func.walk([&](memref::AllocOp alloc) -> WalkResult {
+    MemRefType type = alloc.getType();
+    if (!type.hasStaticShape())
+      return alloc.emitOpError("has a dynamic size; the memory planner needs "
+                               "static shapes");
+    PlannedBuffer buffer;
+    buffer.alloc = alloc;
+    buffer.bytes = type.getNumElements() *
+                   static_cast<int64_t>(
+                       llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+    buffer.firstUse = positions.start[alloc];
+    buffer.lastUse = buffer.firstUse;
+    for (Value alias : collectAliases(alloc.getResult())) {
+      for (Operation *user : alias.getUsers()) {
+        if (user == terminator)
+          buffer.isOutput = true;
+        int64_t last = positions.start[user];
+        // A use inside a loop that does not contain the allocation happens
+        // on every iteration: the buffer lives to the loop's end.
+        for (Operation *parent = user->getParentOp();
+             parent && parent != func.getOperation() &&
+             !parent->isAncestor(alloc);
+             parent = parent->getParentOp())
+          if (isa<LoopLikeOpInterface>(parent))
+            last = std::max(last, positions.end[parent]);
+        buffer.lastUse = std::max(buffer.lastUse, last);
+      }
+    }
+    if (buffer.isOutput && terminator)
+      buffer.lastUse = positions.start[terminator];
+    plan.buffers.push_back(buffer);
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+
+  // Greedy first fit, largest buffers first: each buffer takes the lowest
+  // aligned offset that no placed buffer with an overlapping lifetime uses.
+  SmallVector<PlannedBuffer *> order;
+  for (PlannedBuffer &buffer : plan.buffers)
+    order.push_back(&buffer);
+  llvm::stable_sort(order, [](PlannedBuffer *a, PlannedBuffer *b) {
+    if (a->bytes != b->bytes)
+      return a->bytes > b->bytes;
+    return a->firstUse < b->firstUse;
+  });
+  SmallVector<PlannedBuffer *> placed;
+  for (PlannedBuffer *buffer : order) {
+    SmallVector<std::pair<int64_t, int64_t>> taken;
+    for (PlannedBuffer *other : placed)
+      if (other->firstUse <= buffer->lastUse &&
+          buffer->firstUse <= other->lastUse)
+        taken.push_back({other->offset, other->offset + other->bytes});
+    llvm::sort(taken);
+    int64_t offset = 0;
+    for (auto [begin, end] : taken) {
+      if (offset + buffer->bytes <= begin)
+        break;
+      offset =
+          std::max(offset, static_cast<int64_t>(llvm::alignTo(end, alignment)));
+    }
+    buffer->offset = offset;
+    plan.arenaBytes = std::max(
+        plan.arenaBytes,
+        static_cast<int64_t>(llvm::alignTo(offset + buffer->bytes, alignment)));
+    placed.push_back(buffer);
+  }
+  return plan;
+}
