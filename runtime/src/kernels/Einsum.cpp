@@ -1,0 +1,356 @@
+//===- Einsum.cpp - one- and two-operand einsum as reductions and GEMMs ---===//
+//
+// Two operands become a batched GEMM: labels in both inputs and the output
+// are batch dimensions, labels in both inputs only are contracted (K), and
+// the others are the free rows (M, from lhs) and columns (N, from rhs).
+// Labels that only one operand has and the output lacks are summed first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm.h"
+#include "Reduction.h"
+
+#include <cstring>
+
+using namespace autochunk::runtime;
+
+namespace {
+
+const char *const kKernel = "ac_einsum";
+constexpr int kNumLabels = 26;
+
+struct Subscript {
+  int rank = 0;
+  int labels[AC_MAX_RANK]; // 0..25 for 'a'..'z'
+  int find(int label) const {
+    for (int dim = 0; dim < rank; ++dim)
+      if (labels[dim] == label)
+        return dim;
+    return -1;
+  }
+  bool has(int label) const { return find(label) >= 0; }
+};
+
+ac_status parseEquation(const char *equation, int numInputs,
+                        Subscript *inputs, Subscript *output) {
+  const char *arrow = std::strstr(equation, "->");
+  if (!arrow)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: equation \"%s\" needs an explicit \"->\"",
+                        kKernel, equation);
+  int operand = 0;
+  Subscript *current = &inputs[0];
+  bool inOutput = false;
+  for (const char *cursor = equation; *cursor; ++cursor) {
+    char c = *cursor;
+    if (c == ' ')
+      continue;
+    if (cursor == arrow) {
+      if (operand + 1 != numInputs)
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: equation \"%s\" has %d operand subscripts "
+                            "but %d inputs were given",
+                            kKernel, equation, operand + 1, numInputs);
+      current = output;
+      inOutput = true;
+      ++cursor; // skip '>'
+      continue;
+    }
+    if (c == ',' && !inOutput) {
+      if (++operand >= numInputs)
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: equation \"%s\" has more operand subscripts "
+                            "than the %d inputs given",
+                            kKernel, equation, numInputs);
+      current = &inputs[operand];
+      continue;
+    }
+    if (c < 'a' || c > 'z')
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" has '%c'; labels are a-z, "
+                          "operands separated by ',' and the result after "
+                          "\"->\"",
+                          kKernel, equation, c);
+    if (current->has(c - 'a'))
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" repeats label '%c' within one "
+                          "subscript list",
+                          kKernel, equation, c);
+    if (current->rank == AC_MAX_RANK)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" has a subscript list longer "
+                          "than %d",
+                          kKernel, equation, AC_MAX_RANK);
+    current->labels[current->rank++] = c - 'a';
+  }
+  return AC_OK;
+}
+
+char *elementAt(const ac_tensor *tensor, int64_t offset) {
+  return static_cast<char *>(tensor->data) +
+         offset * static_cast<int64_t>(ac_dtype_size(tensor->dtype));
+}
+
+// A view of `tensor` (labelled by `subscript`) whose dimensions are, in
+// order, those of `labels`.
+ac_tensor permutedView(const ac_tensor *tensor, const Subscript &subscript,
+                       const int *labels, int count) {
+  ac_tensor view = *tensor;
+  view.rank = count;
+  for (int dim = 0; dim < count; ++dim) {
+    int source = subscript.find(labels[dim]);
+    view.sizes[dim] = tensor->sizes[source];
+    view.strides[dim] = tensor->strides[source];
+  }
+  return view;
+}
+
+// Makes `*tensor` a contiguous copy of itself in `buffer`.
+ac_status packContiguous(ac_tensor *tensor, ScratchBuffer &buffer) {
+  size_t bytes = static_cast<size_t>(ac_tensor_num_elements(tensor)) *
+                 ac_dtype_size(tensor->dtype);
+  if (!buffer.allocate(bytes))
+    return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
+                        "%s: cannot allocate %zu bytes of scratch memory",
+                        kKernel, bytes);
+  ac_tensor packed;
+  ac_tensor_init_contiguous(&packed, buffer.data, tensor->dtype, tensor->rank,
+                            tensor->sizes);
+  copyStrided(tensor, &packed);
+  *tensor = packed;
+  return AC_OK;
+}
+
+// Sums the labels of `*operand` that neither `other` nor `output` has, so
+// that `*operand` (and `*subscript`) keep only the others, into `buffer`.
+ac_status sumPrivateLabels(ac_tensor *operand, Subscript *subscript,
+                           const Subscript &other, const Subscript &output,
+                           ScratchBuffer &buffer) {
+  int order[AC_MAX_RANK];
+  Subscript kept;
+  int numSummed = 0;
+  for (int dim = 0; dim < subscript->rank; ++dim) {
+    int label = subscript->labels[dim];
+    if (!other.has(label) && !output.has(label))
+      continue;
+    kept.labels[kept.rank++] = label;
+  }
+  if (kept.rank == subscript->rank)
+    return AC_OK;
+  for (int dim = 0; dim < kept.rank; ++dim)
+    order[dim] = kept.labels[dim];
+  for (int dim = 0; dim < subscript->rank; ++dim) {
+    int label = subscript->labels[dim];
+    if (!kept.has(label))
+      order[kept.rank + numSummed++] = label;
+  }
+  ac_tensor view =
+      permutedView(operand, *subscript, order, subscript->rank);
+  ac_tensor reduced;
+  size_t bytes =
+      static_cast<size_t>(productOfSizes(view.sizes, 0, kept.rank)) *
+      ac_dtype_size(operand->dtype);
+  if (!buffer.allocate(bytes))
+    return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
+                        "%s: cannot allocate %zu bytes of scratch memory",
+                        kKernel, bytes);
+  ac_tensor_init_contiguous(&reduced, buffer.data, operand->dtype, kept.rank,
+                            view.sizes);
+  reduceTrailing(AC_REDUCE_SUM, &view, numSummed, &reduced);
+  *operand = reduced;
+  *subscript = kept;
+  return AC_OK;
+}
+
+ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
+                       Subscript lhsSub, Subscript rhsSub,
+                       const Subscript &outSub, ac_tensor *out) {
+  ScratchBuffer lhsReduced, rhsReduced, lhsPacked, rhsPacked, outStaging;
+  ac_tensor lhs = *lhsIn, rhs = *rhsIn;
+  if (ac_status status =
+          sumPrivateLabels(&lhs, &lhsSub, rhsSub, outSub, lhsReduced))
+    return status;
+  if (ac_status status =
+          sumPrivateLabels(&rhs, &rhsSub, lhsSub, outSub, rhsReduced))
+    return status;
+
+  int batch[AC_MAX_RANK], rows[AC_MAX_RANK], cols[AC_MAX_RANK],
+      contracted[AC_MAX_RANK];
+  int nb = 0, nm = 0, nn = 0, nk = 0;
+  for (int dim = 0; dim < outSub.rank; ++dim) {
+    int label = outSub.labels[dim];
+    bool inLhs = lhsSub.has(label), inRhs = rhsSub.has(label);
+    if (inLhs && inRhs)
+      batch[nb++] = label;
+    else if (inLhs)
+      rows[nm++] = label;
+    else
+      cols[nn++] = label;
+  }
+  for (int dim = 0; dim < lhsSub.rank; ++dim)
+    if (!outSub.has(lhsSub.labels[dim]))
+      contracted[nk++] = lhsSub.labels[dim];
+
+  int lhsOrder[AC_MAX_RANK], rhsOrder[AC_MAX_RANK], outOrder[AC_MAX_RANK];
+  auto append = [](int *order, int &count, const int *labels, int n) {
+    for (int i = 0; i < n; ++i)
+      order[count++] = labels[i];
+  };
+  int lhsRank = 0, rhsRank = 0, outRank = 0;
+  append(lhsOrder, lhsRank, batch, nb);
+  append(lhsOrder, lhsRank, rows, nm);
+  append(lhsOrder, lhsRank, contracted, nk);
+  append(rhsOrder, rhsRank, batch, nb);
+  append(rhsOrder, rhsRank, contracted, nk);
+  append(rhsOrder, rhsRank, cols, nn);
+  append(outOrder, outRank, batch, nb);
+  append(outOrder, outRank, rows, nm);
+  append(outOrder, outRank, cols, nn);
+  ac_tensor a = permutedView(&lhs, lhsSub, lhsOrder, lhsRank);
+  ac_tensor b = permutedView(&rhs, rhsSub, rhsOrder, rhsRank);
+  ac_tensor c = permutedView(out, outSub, outOrder, outRank);
+  const int64_t m = productOfSizes(a.sizes, nb, nb + nm);
+  const int64_t k = productOfSizes(a.sizes, nb + nm, lhsRank);
+  const int64_t n = productOfSizes(b.sizes, nb + nk, rhsRank);
+  const int64_t batchCount = productOfSizes(c.sizes, 0, nb);
+
+  // Each operand's free and contracted groups must each address like one
+  // dimension; otherwise work on a contiguous copy.
+  StridedMatrix aMatrix, bMatrix, cMatrix;
+  if (!collapsesToOneDim(&a, nb, nb + nm, &aMatrix.rowStride) ||
+      !collapsesToOneDim(&a, nb + nm, lhsRank, &aMatrix.colStride)) {
+    if (ac_status status = packContiguous(&a, lhsPacked))
+      return status;
+    collapsesToOneDim(&a, nb, nb + nm, &aMatrix.rowStride);
+    collapsesToOneDim(&a, nb + nm, lhsRank, &aMatrix.colStride);
+  }
+  if (!collapsesToOneDim(&b, nb, nb + nk, &bMatrix.rowStride) ||
+      !collapsesToOneDim(&b, nb + nk, rhsRank, &bMatrix.colStride)) {
+    if (ac_status status = packContiguous(&b, rhsPacked))
+      return status;
+    collapsesToOneDim(&b, nb, nb + nk, &bMatrix.rowStride);
+    collapsesToOneDim(&b, nb + nk, rhsRank, &bMatrix.colStride);
+  }
+  ac_tensor target = c;
+  bool staged = !collapsesToOneDim(&c, nb, nb + nm, &cMatrix.rowStride) ||
+                !collapsesToOneDim(&c, nb + nm, outRank, &cMatrix.colStride);
+  if (staged) {
+    size_t bytes = static_cast<size_t>(ac_tensor_num_elements(&c)) *
+                   ac_dtype_size(c.dtype);
+    if (!outStaging.allocate(bytes))
+      return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
+                          "%s: cannot allocate %zu bytes of scratch memory",
+                          kKernel, bytes);
+    ac_tensor_init_contiguous(&target, outStaging.data, c.dtype, c.rank,
+                              c.sizes);
+    cMatrix.rowStride = n;
+    cMatrix.colStride = 1;
+  }
+
+  GemmWorkspace workspace;
+  for (int64_t index = 0; index < batchCount; ++index) {
+    aMatrix.data = elementAt(&a, offsetOfLinear(&a, nb, index));
+    bMatrix.data = elementAt(&b, offsetOfLinear(&b, nb, index));
+    cMatrix.data = elementAt(&target, offsetOfLinear(&target, nb, index));
+    if (ac_status status = stridedGemm(kKernel, out->dtype, m, n, k, aMatrix,
+                                       bMatrix, cMatrix, nullptr, workspace))
+      return status;
+  }
+  if (staged)
+    copyStrided(&target, &c);
+  return AC_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
+                    int num_inputs, ac_tensor *out) {
+  if (!equation)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: equation is NULL",
+                        kKernel);
+  if (num_inputs < 1 || num_inputs > 2 || !inputs)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: takes one or two inputs, not %d", kKernel,
+                        num_inputs);
+  if (ac_status status = checkOutput(kKernel, "output", out))
+    return status;
+  for (int i = 0; i < num_inputs; ++i) {
+    if (ac_status status = checkInput(kKernel, i == 0 ? "input 0" : "input 1",
+                                      inputs[i]))
+      return status;
+    if (ac_status status =
+            checkSameDtype(kKernel, "an input", inputs[i], "output", out))
+      return status;
+  }
+  Subscript subscripts[2], outSub;
+  if (ac_status status =
+          parseEquation(equation, num_inputs, subscripts, &outSub))
+    return status;
+
+  int64_t labelSize[kNumLabels];
+  std::fill(labelSize, labelSize + kNumLabels, int64_t{-1});
+  for (int i = 0; i < num_inputs; ++i) {
+    const ac_tensor *input = inputs[i];
+    if (subscripts[i].rank != input->rank)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\" gives input %d %d labels but it is %s",
+                          kKernel, equation, i, subscripts[i].rank,
+                          describe(input).text);
+    for (int dim = 0; dim < input->rank; ++dim) {
+      int label = subscripts[i].labels[dim];
+      if (labelSize[label] >= 0 && labelSize[label] != input->sizes[dim])
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: \"%s\": label '%c' is %lld in input %d %s "
+                            "but %lld before",
+                            kKernel, equation, 'a' + label,
+                            static_cast<long long>(input->sizes[dim]), i,
+                            describe(input).text,
+                            static_cast<long long>(labelSize[label]));
+      labelSize[label] = input->sizes[dim];
+    }
+  }
+  if (outSub.rank != out->rank)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: \"%s\" gives the output %d labels but it is %s",
+                        kKernel, equation, outSub.rank, describe(out).text);
+  for (int dim = 0; dim < out->rank; ++dim) {
+    int label = outSub.labels[dim];
+    if (labelSize[label] < 0)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\": output label '%c' is in no input",
+                          kKernel, equation, 'a' + label);
+    if (labelSize[label] != out->sizes[dim])
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\": label '%c' is %lld in the inputs but "
+                          "output %s has %lld",
+                          kKernel, equation, 'a' + label,
+                          static_cast<long long>(labelSize[label]),
+                          describe(out).text,
+                          static_cast<long long>(out->sizes[dim]));
+  }
+  if (ac_tensor_num_elements(out) == 0)
+    return AC_OK;
+
+  if (num_inputs == 2)
+    return contractPair(inputs[0], inputs[1], subscripts[0], subscripts[1],
+                        outSub, out);
+
+  // One operand: the output's labels first, then the summed ones.
+  const Subscript &inSub = subscripts[0];
+  int order[AC_MAX_RANK], numSummed = 0;
+  for (int dim = 0; dim < outSub.rank; ++dim)
+    order[dim] = outSub.labels[dim];
+  for (int dim = 0; dim < inSub.rank; ++dim)
+    if (!outSub.has(inSub.labels[dim]))
+      order[outSub.rank + numSummed++] = inSub.labels[dim];
+  ac_tensor view = permutedView(inputs[0], inSub, order, inSub.rank);
+  if (numSummed == 0)
+    copyStrided(&view, out);
+  else
+    reduceTrailing(AC_REDUCE_SUM, &view, numSummed, out);
+  return AC_OK;
+}
+
+} // extern "C"

@@ -1,0 +1,187 @@
+//===- PackedGemm.cpp - the deterministic packed f32 GEMM -----------------===//
+//
+// Every element of C is one chain c = fma(a[m][k], b[k][n], c) over k = 0, 1,
+// ..., K-1 starting from +0, whatever M, N, the tiling, the thread count or
+// the position of the element in a chunk: operands are packed into
+// zero-padded panels so that edge tiles run the same micro-kernel, and a lane
+// of a vector FMA rounds exactly like a scalar FMA. (OpenBLAS picks kernels
+// whose summation order depends on M and N, so it cannot promise this.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm.h"
+
+#include <immintrin.h>
+
+using namespace autochunk::runtime;
+
+namespace {
+
+constexpr int64_t kTileRows = 6;     // MR
+constexpr int64_t kTileCols = 16;    // NR
+constexpr int64_t kDepthBlock = 256; // KC: one packed block of K
+
+// Accumulates a packed MR x kc panel of A times a packed kc x NR panel of B
+// into the MR x NR tile `c` (row-major), element by element in k order.
+using MicroKernel = void (*)(int64_t depth, const float *aPanel,
+                             const float *bPanel, float *c);
+
+__attribute__((target("avx2,fma"))) void
+microKernelFma(int64_t depth, const float *aPanel, const float *bPanel,
+               float *c) {
+  __m256 acc[kTileRows][2];
+  for (int row = 0; row < kTileRows; ++row) {
+    acc[row][0] = _mm256_loadu_ps(c + row * kTileCols);
+    acc[row][1] = _mm256_loadu_ps(c + row * kTileCols + 8);
+  }
+  for (int64_t k = 0; k < depth; ++k) {
+    __m256 b0 = _mm256_loadu_ps(bPanel + k * kTileCols);
+    __m256 b1 = _mm256_loadu_ps(bPanel + k * kTileCols + 8);
+    const float *a = aPanel + k * kTileRows;
+    for (int row = 0; row < kTileRows; ++row) {
+      __m256 value = _mm256_broadcast_ss(a + row);
+      acc[row][0] = _mm256_fmadd_ps(value, b0, acc[row][0]);
+      acc[row][1] = _mm256_fmadd_ps(value, b1, acc[row][1]);
+    }
+  }
+  for (int row = 0; row < kTileRows; ++row) {
+    _mm256_storeu_ps(c + row * kTileCols, acc[row][0]);
+    _mm256_storeu_ps(c + row * kTileCols + 8, acc[row][1]);
+  }
+}
+
+// Without FMA hardware: a rounded product, then a rounded sum (the build
+// has -ffp-contract=off, so the compiler never fuses them on some paths).
+void microKernelPortable(int64_t depth, const float *aPanel,
+                         const float *bPanel, float *c) {
+  float acc[kTileRows][kTileCols];
+  for (int row = 0; row < kTileRows; ++row)
+    for (int col = 0; col < kTileCols; ++col)
+      acc[row][col] = c[row * kTileCols + col];
+  for (int64_t k = 0; k < depth; ++k) {
+    const float *b = bPanel + k * kTileCols;
+    const float *a = aPanel + k * kTileRows;
+    for (int row = 0; row < kTileRows; ++row)
+      for (int col = 0; col < kTileCols; ++col)
+        acc[row][col] = acc[row][col] + a[row] * b[col];
+  }
+  for (int row = 0; row < kTileRows; ++row)
+    for (int col = 0; col < kTileCols; ++col)
+      c[row * kTileCols + col] = acc[row][col];
+}
+
+MicroKernel selectMicroKernel() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return microKernelFma;
+  return microKernelPortable;
+}
+
+// Packs rows [0, m) x depths [k0, k0 + kc) of A into panels of kTileRows
+// rows: panel p holds, for each k, rows p*MR .. p*MR+MR-1 (zero past m).
+void packA(const float *a, int64_t rowStride, int64_t colStride, int64_t m,
+           int64_t k0, int64_t kc, float *packed) {
+  int64_t panels = (m + kTileRows - 1) / kTileRows;
+  parallelFor(panels, kTileRows * kc, [&](int64_t begin, int64_t end) {
+    for (int64_t panel = begin; panel < end; ++panel) {
+      float *target = packed + panel * kTileRows * kc;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < kTileRows; ++r) {
+          int64_t row = panel * kTileRows + r;
+          target[k * kTileRows + r] =
+              row < m ? a[row * rowStride + (k0 + k) * colStride] : 0.0f;
+        }
+    }
+  });
+}
+
+// Packs depths [k0, k0 + kc) x columns [0, n) of B into panels of kTileCols
+// columns: panel p holds, for each k, columns p*NR .. p*NR+NR-1.
+void packB(const float *b, int64_t rowStride, int64_t colStride, int64_t n,
+           int64_t k0, int64_t kc, float *packed) {
+  int64_t panels = (n + kTileCols - 1) / kTileCols;
+  parallelFor(panels, kTileCols * kc, [&](int64_t begin, int64_t end) {
+    for (int64_t panel = begin; panel < end; ++panel) {
+      float *target = packed + panel * kTileCols * kc;
+      for (int64_t k = 0; k < kc; ++k) {
+        const float *source = b + (k0 + k) * rowStride;
+        for (int64_t c = 0; c < kTileCols; ++c) {
+          int64_t col = panel * kTileCols + c;
+          target[k * kTileCols + c] =
+              col < n ? source[col * colStride] : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+} // namespace
+
+namespace autochunk::runtime {
+
+ac_status packedGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
+                        StridedMatrix a, StridedMatrix b, StridedMatrix c,
+                        GemmWorkspace &workspace) {
+  static const MicroKernel microKernel = selectMicroKernel();
+  if (m == 0 || n == 0)
+    return AC_OK;
+  const int64_t rowPanels = (m + kTileRows - 1) / kTileRows;
+  const int64_t colPanels = (n + kTileCols - 1) / kTileCols;
+  const int64_t depth = std::min(k, kDepthBlock);
+  size_t aBytes = static_cast<size_t>(rowPanels * kTileRows) *
+                  std::max<int64_t>(depth, 1) * sizeof(float);
+  size_t bBytes = static_cast<size_t>(colPanels * kTileCols) *
+                  std::max<int64_t>(depth, 1) * sizeof(float);
+  if (!ensureScratch(workspace.lhsPanels, workspace.lhsPanelBytes, aBytes) ||
+      !ensureScratch(workspace.rhsPanels, workspace.rhsPanelBytes, bBytes))
+    return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
+                        "%s: cannot allocate %zu bytes of packed panels",
+                        kernel, aBytes + bBytes);
+  float *aPacked = workspace.lhsPanels.as<float>();
+  float *bPacked = workspace.rhsPanels.as<float>();
+  const float *aData = static_cast<const float *>(a.data);
+  const float *bData = static_cast<const float *>(b.data);
+  float *cData = static_cast<float *>(c.data);
+
+  // Tiles are numbered column panel major, so a thread's consecutive tiles
+  // share a B panel. K == 0 still runs one pass that stores zeros.
+  const int64_t tiles = rowPanels * colPanels;
+  for (int64_t k0 = 0; k0 < std::max<int64_t>(k, 1); k0 += kDepthBlock) {
+    const int64_t kc = std::min(kDepthBlock, k - k0);
+    const bool first = k0 == 0;
+    if (kc > 0) {
+      packA(aData, a.rowStride, a.colStride, m, k0, kc, aPacked);
+      packB(bData, b.rowStride, b.colStride, n, k0, kc, bPacked);
+    }
+    parallelFor(tiles, kTileRows * kTileCols * std::max<int64_t>(kc, 1),
+                [&](int64_t begin, int64_t end) {
+                  alignas(32) float tile[kTileRows * kTileCols];
+                  for (int64_t index = begin; index < end; ++index) {
+                    int64_t colPanel = index / rowPanels;
+                    int64_t rowPanel = index % rowPanels;
+                    int64_t row0 = rowPanel * kTileRows;
+                    int64_t col0 = colPanel * kTileCols;
+                    int64_t rows = std::min(kTileRows, m - row0);
+                    int64_t cols = std::min(kTileCols, n - col0);
+                    std::fill(tile, tile + kTileRows * kTileCols, 0.0f);
+                    if (!first)
+                      for (int64_t r = 0; r < rows; ++r)
+                        for (int64_t cc = 0; cc < cols; ++cc)
+                          tile[r * kTileCols + cc] =
+                              cData[(row0 + r) * c.rowStride +
+                                    (col0 + cc) * c.colStride];
+                    if (kc > 0)
+                      microKernel(kc, aPacked + rowPanel * kTileRows * kc,
+                                  bPacked + colPanel * kTileCols * kc, tile);
+                    for (int64_t r = 0; r < rows; ++r)
+                      for (int64_t cc = 0; cc < cols; ++cc)
+                        cData[(row0 + r) * c.rowStride +
+                              (col0 + cc) * c.colStride] =
+                            tile[r * kTileCols + cc];
+                  }
+                });
+  }
+  return AC_OK;
+}
+
+} // namespace autochunk::runtime
