@@ -149,6 +149,7 @@ static void writeModule(mlir::ModuleOp module, llvm::StringRef path) {
     flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
   if (path == "-") {
     module->print(llvm::outs(), flags);
+    llvm::outs() << "\n";
     llvm::outs().flush();
     if (llvm::outs().has_error())
       fail("cannot write to stdout");
@@ -162,6 +163,7 @@ static void writeModule(mlir::ModuleOp module, llvm::StringRef path) {
   {
     llvm::raw_fd_ostream stream(temporary->FD, /*shouldClose=*/false);
     module->print(stream, flags);
+    stream << "\n";
     stream.flush();
     if (stream.has_error()) {
       std::string reason = stream.error().message();
