@@ -42,8 +42,8 @@ static LogicalResult checkUniqueArgumentName(FunctionOpInterface function,
     if (otherName == name)
       return function->emitOpError()
              << "argument #" << argIndex << " repeats the '"
-             << GraphDialect::kNameAttrName << "' " << name
-             << " of argument #" << other;
+             << GraphDialect::kNameAttrName << "' " << name << " of argument #"
+             << other;
   }
   return success();
 }
@@ -75,10 +75,9 @@ static LogicalResult verifyFunctionAttribute(Operation *op,
              << "but result #" << index << " has it";
     auto text = dyn_cast<StringAttr>(attribute.getValue());
     if (!text || (text.getValue() != "input" && text.getValue() != "weight"))
-      return op->emitOpError()
-             << "'" << name << "' of argument #" << index
-             << " must be \"input\" or \"weight\", but is "
-             << attribute.getValue();
+      return op->emitOpError() << "'" << name << "' of argument #" << index
+                               << " must be \"input\" or \"weight\", but is "
+                               << attribute.getValue();
     return success();
   }
   return op->emitOpError() << "unknown graph dialect attribute '" << name

@@ -222,8 +222,8 @@ LogicalResult ConstantOp::inferReturnTypes(MLIRContext *context,
                                            std::optional<Location> location,
                                            Adaptor adaptor,
                                            SmallVectorImpl<Type> &inferred) {
-  if (failed(checkOperandCount(location, "constant", adaptor.getOperands(), 0,
-                               0)))
+  if (failed(
+          checkOperandCount(location, "constant", adaptor.getOperands(), 0, 0)))
     return failure();
   ElementsAttr value = adaptor.getProperties().value;
   if (!value)
@@ -364,12 +364,11 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   ArrayRef<int64_t> lhs = getRankedType(adaptor.getLhs()).getShape();
   ArrayRef<int64_t> rhs = getRankedType(adaptor.getRhs()).getShape();
   if (lhs.size() < 2 || rhs.size() < 2)
-    return inferenceError(location, "matmul",
-                          "operands must have rank at least 2, but lhs " +
-                              formatShape(lhs) + " has rank " +
-                              Twine(lhs.size()) + " and rhs " +
-                              formatShape(rhs) + " has rank " +
-                              Twine(rhs.size()));
+    return inferenceError(
+        location, "matmul",
+        "operands must have rank at least 2, but lhs " + formatShape(lhs) +
+            " has rank " + Twine(lhs.size()) + " and rhs " + formatShape(rhs) +
+            " has rank " + Twine(rhs.size()));
   size_t lr = lhs.size(), rr = rhs.size();
   bool transposeA = adaptor.getTransposeA(),
        transposeB = adaptor.getTransposeB();
@@ -433,12 +432,11 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
     ArrayRef<int64_t> shape = getRankedType(input).getShape();
     const std::string &term = equation->inputs[index];
     if (term.size() != shape.size())
-      return inferenceError(location, "einsum",
-                            "subscripts '" + term + "' of operand #" +
-                                Twine(index) + " name " + Twine(term.size()) +
-                                " dimensions, but the operand " +
-                                formatShape(shape) + " has rank " +
-                                Twine(shape.size()));
+      return inferenceError(
+          location, "einsum",
+          "subscripts '" + term + "' of operand #" + Twine(index) + " name " +
+              Twine(term.size()) + " dimensions, but the operand " +
+              formatShape(shape) + " has rank " + Twine(shape.size()));
     for (auto [label, size] : llvm::zip_equal(term, shape)) {
       int64_t &known = labelSize[label - 'a'];
       if (known >= 0 && known != size)
@@ -516,8 +514,8 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> location,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
-  if (failed(checkOperandCount(location, "layer_norm", adaptor.getOperands(),
-                               3, 3)))
+  if (failed(checkOperandCount(location, "layer_norm", adaptor.getOperands(), 3,
+                               3)))
     return failure();
   FailureOr<Type> elementType =
       commonElementType(location, "layer_norm", adaptor.getOperands());
@@ -537,12 +535,11 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
         {"bias", adaptor.getBias()}}) {
     ArrayRef<int64_t> shape = getRankedType(value).getShape();
     if (shape != normalized)
-      return inferenceError(location, "layer_norm",
-                            name + " must have the normalized shape " +
-                                formatShape(normalized) + " (input " +
-                                formatShape(inputType.getShape()) +
-                                " from axis " + Twine(axis) + "), but has " +
-                                formatShape(shape));
+      return inferenceError(
+          location, "layer_norm",
+          name + " must have the normalized shape " + formatShape(normalized) +
+              " (input " + formatShape(inputType.getShape()) + " from axis " +
+              Twine(axis) + "), but has " + formatShape(shape));
   }
   if (adaptor.getEpsilon().convertToDouble() < 0.0) {
     SmallString<16> epsilon;
@@ -558,7 +555,8 @@ template <typename Adaptor>
 static LogicalResult inferReduction(std::optional<Location> location,
                                     StringRef opName, Adaptor adaptor,
                                     SmallVectorImpl<Type> &inferred) {
-  if (failed(checkOperandCount(location, opName, adaptor.getOperands(), 1, 1)) ||
+  if (failed(
+          checkOperandCount(location, opName, adaptor.getOperands(), 1, 1)) ||
       failed(commonElementType(location, opName, adaptor.getOperands())) ||
       failed(checkRequiredAttr(location, opName, adaptor.getProperties().axes,
                                "axes")))
@@ -729,13 +727,13 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> location,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
-  if (failed(checkOperandCount(location, "slice", adaptor.getOperands(), 1,
-                               1)) ||
+  if (failed(
+          checkOperandCount(location, "slice", adaptor.getOperands(), 1, 1)) ||
       failed(commonElementType(location, "slice", adaptor.getOperands())) ||
-      failed(checkRequiredAttr(location, "slice", adaptor.getProperties().starts,
-                               "starts")) ||
-      failed(checkRequiredAttr(location, "slice", adaptor.getProperties().limits,
-                               "limits")))
+      failed(checkRequiredAttr(location, "slice",
+                               adaptor.getProperties().starts, "starts")) ||
+      failed(checkRequiredAttr(location, "slice",
+                               adaptor.getProperties().limits, "limits")))
     return failure();
   RankedTensorType type = getRankedType(adaptor.getInput());
   ArrayRef<int64_t> starts = adaptor.getProperties().starts.asArrayRef();
