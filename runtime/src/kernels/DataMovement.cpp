@@ -101,18 +101,17 @@ ac_status ac_slice(const ac_tensor *in, ac_tensor *out, const int64_t *starts,
       return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                           "%s: stride %lld of dimension %d must be positive",
                           kernel, static_cast<long long>(step), dim);
-    bool fits = extent == 0 ? start >= 0 && start <= in->sizes[dim]
-                            : start >= 0 && start < in->sizes[dim] &&
-                                  (extent - 1) <=
-                                      (in->sizes[dim] - 1 - start) / step;
+    bool fits = extent == 0
+                    ? start >= 0 && start <= in->sizes[dim]
+                    : start >= 0 && start < in->sizes[dim] &&
+                          (extent - 1) <= (in->sizes[dim] - 1 - start) / step;
     if (!fits)
       return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                           "%s: %lld elements from %lld by %lld leave input %s "
                           "in dimension %d",
                           kernel, static_cast<long long>(extent),
                           static_cast<long long>(start),
-                          static_cast<long long>(step), describe(in).text,
-                          dim);
+                          static_cast<long long>(step), describe(in).text, dim);
     offset += start * in->strides[dim];
     view.sizes[dim] = extent;
     view.strides[dim] = in->strides[dim] * step;
@@ -143,7 +142,8 @@ ac_status ac_concat(const ac_tensor *const *inputs, int num_inputs,
     const ac_tensor *in = inputs[i];
     if (ac_status status = checkInput(kernel, "an input", in))
       return status;
-    if (ac_status status = checkSameDtype(kernel, "an input", in, "output", out))
+    if (ac_status status =
+            checkSameDtype(kernel, "an input", in, "output", out))
       return status;
     bool matches = in->rank == out->rank;
     for (int dim = 0; matches && dim < out->rank; ++dim)

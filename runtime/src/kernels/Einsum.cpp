@@ -31,13 +31,13 @@ struct Subscript {
   bool has(int label) const { return find(label) >= 0; }
 };
 
-ac_status parseEquation(const char *equation, int numInputs,
-                        Subscript *inputs, Subscript *output) {
+ac_status parseEquation(const char *equation, int numInputs, Subscript *inputs,
+                        Subscript *output) {
   const char *arrow = std::strstr(equation, "->");
   if (!arrow)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: equation \"%s\" needs an explicit \"->\"",
-                        kKernel, equation);
+                        "%s: equation \"%s\" needs an explicit \"->\"", kKernel,
+                        equation);
   int operand = 0;
   Subscript *current = &inputs[0];
   bool inOutput = false;
@@ -144,12 +144,10 @@ ac_status sumPrivateLabels(ac_tensor *operand, Subscript *subscript,
     if (!kept.has(label))
       order[kept.rank + numSummed++] = label;
   }
-  ac_tensor view =
-      permutedView(operand, *subscript, order, subscript->rank);
+  ac_tensor view = permutedView(operand, *subscript, order, subscript->rank);
   ac_tensor reduced;
-  size_t bytes =
-      static_cast<size_t>(productOfSizes(view.sizes, 0, kept.rank)) *
-      ac_dtype_size(operand->dtype);
+  size_t bytes = static_cast<size_t>(productOfSizes(view.sizes, 0, kept.rank)) *
+                 ac_dtype_size(operand->dtype);
   if (!buffer.allocate(bytes))
     return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
                         "%s: cannot allocate %zu bytes of scratch memory",
@@ -277,8 +275,8 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
   if (ac_status status = checkOutput(kKernel, "output", out))
     return status;
   for (int i = 0; i < num_inputs; ++i) {
-    if (ac_status status = checkInput(kKernel, i == 0 ? "input 0" : "input 1",
-                                      inputs[i]))
+    if (ac_status status =
+            checkInput(kKernel, i == 0 ? "input 0" : "input 1", inputs[i]))
       return status;
     if (ac_status status =
             checkSameDtype(kKernel, "an input", inputs[i], "output", out))

@@ -108,8 +108,8 @@ void runBinary(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out) {
         const Storage *b = rhsData + offsets[2];
         if (strides[0] == 1 && strides[1] == 1 && strides[2] == 1) {
           for (int64_t i = 0; i < count; ++i)
-            Element::store(dst + i, Op::apply(Element::load(a + i),
-                                              Element::load(b + i)));
+            Element::store(
+                dst + i, Op::apply(Element::load(a + i), Element::load(b + i)));
         } else if (strides[0] == 1 && strides[1] == 1 && strides[2] == 0) {
           float scalar = Element::load(b);
           for (int64_t i = 0; i < count; ++i)
@@ -162,11 +162,10 @@ void runScale(const ac_tensor *in, ac_tensor *out, double factor) {
         Storage *dst = outData + offsets[0];
         const Storage *src = inData + offsets[1];
         for (int64_t i = 0; i < count; ++i)
-          Element::store(
-              dst + i * strides[0],
-              static_cast<float>(
-                  static_cast<double>(Element::load(src + i * strides[1])) *
-                  factor));
+          Element::store(dst + i * strides[0],
+                         static_cast<float>(static_cast<double>(Element::load(
+                                                src + i * strides[1])) *
+                                            factor));
       });
 }
 
@@ -330,8 +329,7 @@ ac_status ac_causal_mask(const ac_tensor *in, ac_tensor *out,
   if (ac_tensor_num_elements(out) == 0)
     return AC_OK;
   dispatchDtype(in->dtype, [&](auto element) {
-    runCausalMask<decltype(element)>(in, out, row_offset, col_offset,
-                                     diagonal);
+    runCausalMask<decltype(element)>(in, out, row_offset, col_offset, diagonal);
   });
   return AC_OK;
 }

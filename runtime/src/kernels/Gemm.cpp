@@ -41,8 +41,8 @@ bool rowMajorLeading(int64_t rows, int64_t cols, int64_t rowStride,
 
 ac_status outOfMemory(const char *kernel, size_t bytes) {
   return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
-                      "%s: cannot allocate %zu bytes of scratch memory",
-                      kernel, bytes);
+                      "%s: cannot allocate %zu bytes of scratch memory", kernel,
+                      bytes);
 }
 
 // Copies a strided rows x cols matrix of `Element`s into a contiguous f32
@@ -50,7 +50,8 @@ ac_status outOfMemory(const char *kernel, size_t bytes) {
 template <typename Element>
 void packAsF32(const StridedMatrix &source, int64_t rows, int64_t cols,
                float *packed) {
-  const auto *data = static_cast<const typename Element::Storage *>(source.data);
+  const auto *data =
+      static_cast<const typename Element::Storage *>(source.data);
   parallelFor(rows, cols, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const auto *sourceRow = data + row * source.rowStride;
@@ -93,8 +94,8 @@ StridedMatrix transposed(StridedMatrix matrix) {
 
 // C = A B on f32 matrices with any strides through OpenBLAS (no bias).
 ac_status blasGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
-                  StridedMatrix a, StridedMatrix b, StridedMatrix c,
-                  GemmWorkspace &workspace) {
+                      StridedMatrix a, StridedMatrix b, StridedMatrix c,
+                      GemmWorkspace &workspace) {
   if (m == 0 || n == 0)
     return AC_OK;
   int64_t ldc;
@@ -131,15 +132,14 @@ ac_status blasGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
   }
   for (int64_t value : {m, n, k, lda, ldb, ldc})
     if (value > INT_MAX)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: a GEMM of %lld x %lld x %lld (leading "
-                          "dimensions %lld, %lld, %lld) exceeds BLAS's 32-bit "
-                          "sizes",
-                          kernel, static_cast<long long>(m),
-                          static_cast<long long>(n), static_cast<long long>(k),
-                          static_cast<long long>(lda),
-                          static_cast<long long>(ldb),
-                          static_cast<long long>(ldc));
+      return ac_set_error(
+          AC_ERROR_INVALID_ARGUMENT,
+          "%s: a GEMM of %lld x %lld x %lld (leading "
+          "dimensions %lld, %lld, %lld) exceeds BLAS's 32-bit "
+          "sizes",
+          kernel, static_cast<long long>(m), static_cast<long long>(n),
+          static_cast<long long>(k), static_cast<long long>(lda),
+          static_cast<long long>(ldb), static_cast<long long>(ldc));
 
   // C starts at +0 and every block adds with beta = 1 (see kBlockSize).
   float *cData = static_cast<float *>(c.data);
@@ -167,10 +167,9 @@ ac_status gemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
 }
 
 template <typename Element>
-ac_status gemmLowPrecision(const char *kernel, int64_t m, int64_t n,
-                           int64_t k, StridedMatrix a, StridedMatrix b,
-                           StridedMatrix c, const float *bias,
-                           GemmWorkspace &workspace) {
+ac_status gemmLowPrecision(const char *kernel, int64_t m, int64_t n, int64_t k,
+                           StridedMatrix a, StridedMatrix b, StridedMatrix c,
+                           const float *bias, GemmWorkspace &workspace) {
   size_t aBytes = static_cast<size_t>(m) * k * sizeof(float);
   size_t bBytes = static_cast<size_t>(k) * n * sizeof(float);
   size_t cBytes = static_cast<size_t>(m) * n * sizeof(float);
@@ -185,9 +184,8 @@ ac_status gemmLowPrecision(const char *kernel, int64_t m, int64_t n,
   float *cPacked = workspace.out.as<float>();
   packAsF32<Element>(a, m, k, aPacked);
   packAsF32<Element>(b, k, n, bPacked);
-  if (ac_status status =
-          gemmF32(kernel, m, n, k, {aPacked, k, 1}, {bPacked, n, 1},
-                  {cPacked, n, 1}, workspace))
+  if (ac_status status = gemmF32(kernel, m, n, k, {aPacked, k, 1},
+                                 {bPacked, n, 1}, {cPacked, n, 1}, workspace))
     return status;
   if (bias)
     addBias(cPacked, m, n, n, 1, bias);
@@ -224,8 +222,8 @@ ac_status loadBias(const char *kernel, const ac_tensor *bias,
 
 namespace autochunk::runtime {
 
-ac_status stridedGemm(const char *kernel, ac_dtype dtype, int64_t m,
-                      int64_t n, int64_t k, StridedMatrix a, StridedMatrix b,
+ac_status stridedGemm(const char *kernel, ac_dtype dtype, int64_t m, int64_t n,
+                      int64_t k, StridedMatrix a, StridedMatrix b,
                       StridedMatrix c, const float *bias,
                       GemmWorkspace &workspace) {
   if (m == 0 || n == 0)
@@ -303,14 +301,13 @@ ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
     b = transposed(b);
   }
   if (k != rhsK)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: lhs %s%s and rhs %s%s disagree on the contracted "
-                        "size (%lld vs %lld)",
-                        kernel, describe(lhs).text,
-                        transpose_a ? " (transposed)" : "", describe(rhs).text,
-                        transpose_b ? " (transposed)" : "",
-                        static_cast<long long>(k),
-                        static_cast<long long>(rhsK));
+    return ac_set_error(
+        AC_ERROR_INVALID_ARGUMENT,
+        "%s: lhs %s%s and rhs %s%s disagree on the contracted "
+        "size (%lld vs %lld)",
+        kernel, describe(lhs).text, transpose_a ? " (transposed)" : "",
+        describe(rhs).text, transpose_b ? " (transposed)" : "",
+        static_cast<long long>(k), static_cast<long long>(rhsK));
   if (out->sizes[orank - 2] != m || out->sizes[orank - 1] != n)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                         "%s: output %s must end in %lldx%lld", kernel,
@@ -320,10 +317,10 @@ ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
             outBatch = batchPart(out);
   ac_tensor lhsBatchView, rhsBatchView;
   int batchRank = orank - 2;
-  bool lhsFits = broadcastView(&lhsBatch, batchRank, outBatch.sizes,
-                               &lhsBatchView);
-  bool rhsFits = broadcastView(&rhsBatch, batchRank, outBatch.sizes,
-                               &rhsBatchView);
+  bool lhsFits =
+      broadcastView(&lhsBatch, batchRank, outBatch.sizes, &lhsBatchView);
+  bool rhsFits =
+      broadcastView(&rhsBatch, batchRank, outBatch.sizes, &rhsBatchView);
   // Each operand's batch must broadcast to out's, and out's must be no
   // larger than their joint broadcast: a dimension of out larger than 1 must
   // come from one of them.
@@ -403,9 +400,8 @@ ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
                         kernel, describe(out).text, describe(input).text,
                         static_cast<long long>(outFeatures));
   if (bias && (bias->rank != 1 || bias->sizes[0] != outFeatures))
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: bias %s must be [%lld]", kernel,
-                        describe(bias).text,
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: bias %s must be [%lld]",
+                        kernel, describe(bias).text,
                         static_cast<long long>(outFeatures));
 
   GemmWorkspace workspace;
@@ -422,8 +418,8 @@ ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
     int64_t rows = productOfSizes(input->sizes, 0, rank - 1);
     StridedMatrix a{input->data, inRowStride, input->strides[rank - 1]};
     StridedMatrix c{out->data, outRowStride, out->strides[rank - 1]};
-    return stridedGemm(kernel, out->dtype, rows, outFeatures, inFeatures, a,
-                       b, c, biasValues, workspace);
+    return stridedGemm(kernel, out->dtype, rows, outFeatures, inFeatures, a, b,
+                       c, biasValues, workspace);
   }
   // Otherwise one GEMM per index of dimensions [0, rank - 2).
   int batchRank = rank - 2;
@@ -434,9 +430,9 @@ ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
                     input->strides[rank - 2], input->strides[rank - 1]};
     StridedMatrix c{elementAt(out, offsetOfLinear(out, batchRank, batch)),
                     out->strides[rank - 2], out->strides[rank - 1]};
-    if (ac_status status = stridedGemm(kernel, out->dtype, rows, outFeatures,
-                                       inFeatures, a, b, c, biasValues,
-                                       workspace))
+    if (ac_status status =
+            stridedGemm(kernel, out->dtype, rows, outFeatures, inFeatures, a, b,
+                        c, biasValues, workspace))
       return status;
   }
   return AC_OK;

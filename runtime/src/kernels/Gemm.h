@@ -34,8 +34,8 @@ struct GemmWorkspace {
 // strides. With the packed backend (the default) each element of C sums over
 // k in order, so neither the thread count nor M, N or chunking changes its
 // bits; with OpenBLAS only the thread count does not.
-ac_status stridedGemm(const char *kernel, ac_dtype dtype, int64_t m,
-                      int64_t n, int64_t k, StridedMatrix a, StridedMatrix b,
+ac_status stridedGemm(const char *kernel, ac_dtype dtype, int64_t m, int64_t n,
+                      int64_t k, StridedMatrix a, StridedMatrix b,
                       StridedMatrix c, const float *bias,
                       GemmWorkspace &workspace);
 

@@ -78,10 +78,9 @@ ac_status checkSameDtype(const char *kernel, const char *nameA,
                          const ac_tensor *b) {
   if (a->dtype == b->dtype)
     return AC_OK;
-  return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                      "%s: %s is %s but %s is %s; dtypes must match", kernel,
-                      nameA, ac_dtype_name(a->dtype), nameB,
-                      ac_dtype_name(b->dtype));
+  return ac_set_error(
+      AC_ERROR_INVALID_ARGUMENT, "%s: %s is %s but %s is %s; dtypes must match",
+      kernel, nameA, ac_dtype_name(a->dtype), nameB, ac_dtype_name(b->dtype));
 }
 
 bool sameShape(const ac_tensor *a, const ac_tensor *b) {
@@ -154,21 +153,21 @@ static void copyElements(const ac_tensor *in, const ac_tensor *out) {
   StridedLoop<2> loop = makeLoop(out->rank, out->sizes, operands);
   auto *outData = static_cast<Storage *>(out->data);
   const auto *inData = static_cast<const Storage *>(in->data);
-  parallelForEachRun(loop, 1,
-                     [&](const int64_t *offsets, int64_t count,
-                         const int64_t *strides) {
-                       Storage *dst = outData + offsets[0];
-                       const Storage *src = inData + offsets[1];
-                       if (strides[0] == 1 && strides[1] == 1) {
-                         std::memmove(dst, src, count * sizeof(Storage));
-                       } else if (strides[1] == 0) {
-                         for (int64_t i = 0; i < count; ++i)
-                           dst[i * strides[0]] = src[0];
-                       } else {
-                         for (int64_t i = 0; i < count; ++i)
-                           dst[i * strides[0]] = src[i * strides[1]];
-                       }
-                     });
+  parallelForEachRun(
+      loop, 1,
+      [&](const int64_t *offsets, int64_t count, const int64_t *strides) {
+        Storage *dst = outData + offsets[0];
+        const Storage *src = inData + offsets[1];
+        if (strides[0] == 1 && strides[1] == 1) {
+          std::memmove(dst, src, count * sizeof(Storage));
+        } else if (strides[1] == 0) {
+          for (int64_t i = 0; i < count; ++i)
+            dst[i * strides[0]] = src[0];
+        } else {
+          for (int64_t i = 0; i < count; ++i)
+            dst[i * strides[0]] = src[i * strides[1]];
+        }
+      });
 }
 
 void copyStrided(const ac_tensor *in, const ac_tensor *out) {

@@ -178,14 +178,14 @@ void parallelFor(int64_t count, int64_t workPerItem, Fn &&fn) {
   if (count <= 0)
     return;
   int64_t totalWork = count * std::max<int64_t>(workPerItem, 1);
-  int64_t threads = std::min<int64_t>(
-      {static_cast<int64_t>(kernelThreads()), count,
-       std::max<int64_t>(totalWork / minWorkPerThread, 1)});
+  int64_t threads =
+      std::min<int64_t>({static_cast<int64_t>(kernelThreads()), count,
+                         std::max<int64_t>(totalWork / minWorkPerThread, 1)});
   if (threads <= 1) {
     fn(int64_t{0}, count);
     return;
   }
-#pragma omp parallel num_threads(static_cast<int>(threads))
+#pragma omp parallel num_threads(static_cast <int>(threads))
   {
     int64_t thread = omp_get_thread_num();
     int64_t teamSize = omp_get_num_threads();
@@ -250,8 +250,9 @@ template <int NumOperands> struct StridedLoop {
 // Builds the loop over `sizes` (rank `rank`) from the strides of `tensors`
 // (each of that rank), coalesced.
 template <int NumOperands>
-StridedLoop<NumOperands> makeLoop(int rank, const int64_t *sizes,
-                                  const ac_tensor *const (&tensors)[NumOperands]) {
+StridedLoop<NumOperands>
+makeLoop(int rank, const int64_t *sizes,
+         const ac_tensor *const (&tensors)[NumOperands]) {
   StridedLoop<NumOperands> loop;
   loop.rank = rank;
   for (int dim = 0; dim < rank; ++dim) {
@@ -311,10 +312,9 @@ void forEachRun(const StridedLoop<NumOperands> &loop, int64_t begin,
 template <int NumOperands, typename Fn>
 void parallelForEachRun(const StridedLoop<NumOperands> &loop,
                         int64_t workPerElement, Fn &&fn) {
-  parallelFor(loop.numElements(), workPerElement,
-              [&](int64_t begin, int64_t end) {
-                forEachRun(loop, begin, end, fn);
-              });
+  parallelFor(
+      loop.numElements(), workPerElement,
+      [&](int64_t begin, int64_t end) { forEachRun(loop, begin, end, fn); });
 }
 
 // The element offset in `tensor` of the row-major linear index `linear` over

@@ -53,28 +53,28 @@ void reduceTrailingTyped(ac_reduce_kind kind, const ac_tensor *in,
       double accumulator = 0.0;
       float maximum = -std::numeric_limits<float>::infinity();
       if (reducedCount > 0)
-        forEachRun(reduced, 0, reducedCount,
-                   [&](const int64_t *offsets, int64_t count,
-                       const int64_t *strides) {
-                     const Storage *run = base + offsets[0];
-                     if (kind == AC_REDUCE_MAX) {
-                       for (int64_t i = 0; i < count; ++i) {
-                         float value = Element::load(run + i * strides[0]);
-                         // NaN propagates, as in numpy and PyTorch.
-                         if (value > maximum || std::isnan(value))
-                           maximum = std::isnan(maximum) ? maximum : value;
-                       }
-                     } else {
-                       for (int64_t i = 0; i < count; ++i)
-                         accumulator += Element::load(run + i * strides[0]);
-                     }
-                   });
+        forEachRun(
+            reduced, 0, reducedCount,
+            [&](const int64_t *offsets, int64_t count, const int64_t *strides) {
+              const Storage *run = base + offsets[0];
+              if (kind == AC_REDUCE_MAX) {
+                for (int64_t i = 0; i < count; ++i) {
+                  float value = Element::load(run + i * strides[0]);
+                  // NaN propagates, as in numpy and PyTorch.
+                  if (value > maximum || std::isnan(value))
+                    maximum = std::isnan(maximum) ? maximum : value;
+                }
+              } else {
+                for (int64_t i = 0; i < count; ++i)
+                  accumulator += Element::load(run + i * strides[0]);
+              }
+            });
       float result;
       if (kind == AC_REDUCE_MAX)
         result = maximum;
       else if (kind == AC_REDUCE_MEAN)
-        result = static_cast<float>(accumulator /
-                                    static_cast<double>(reducedCount));
+        result =
+            static_cast<float>(accumulator / static_cast<double>(reducedCount));
       else
         result = static_cast<float>(accumulator);
       Element::store(outData + offsetOfLinear(out, keptRank, index), result);
@@ -128,8 +128,7 @@ ac_status runSoftmax(const ac_tensor *in, ac_tensor *out, int axis) {
 
 template <typename Element>
 void runLayerNorm(const ac_tensor *in, const ac_tensor *weight,
-                  const ac_tensor *bias, ac_tensor *out, int axis,
-                  double eps) {
+                  const ac_tensor *bias, ac_tensor *out, int axis, double eps) {
   using Storage = typename Element::Storage;
   const int normalizedRank = in->rank - axis;
   // A missing weight is a broadcast 1, a missing bias a broadcast 0.
@@ -183,12 +182,12 @@ void runLayerNorm(const ac_tensor *in, const ac_tensor *weight,
               const int64_t *strides) {
             for (int64_t i = 0; i < runCount; ++i) {
               double x = Element::load(src + offsets[0] + i * strides[0]);
-              double w = Element::load(weightData + offsets[2] + i * strides[2]);
+              double w =
+                  Element::load(weightData + offsets[2] + i * strides[2]);
               double b = Element::load(biasData + offsets[3] + i * strides[3]);
-              Element::store(dst + offsets[1] + i * strides[1],
-                             static_cast<float>((x - mean) * inverseDeviation *
-                                                    w +
-                                                b));
+              Element::store(
+                  dst + offsets[1] + i * strides[1],
+                  static_cast<float>((x - mean) * inverseDeviation * w + b));
             }
           });
     }
@@ -198,8 +197,8 @@ void runLayerNorm(const ac_tensor *in, const ac_tensor *weight,
 ac_status checkAxis(const char *kernel, const ac_tensor *in, int64_t axis) {
   if (axis < 0 || axis >= in->rank)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: axis %lld is outside [0, %d) for input %s",
-                        kernel, static_cast<long long>(axis), in->rank,
+                        "%s: axis %lld is outside [0, %d) for input %s", kernel,
+                        static_cast<long long>(axis), in->rank,
                         describe(in).text);
   return AC_OK;
 }
@@ -306,8 +305,7 @@ ac_status ac_reduce(ac_reduce_kind kind, const ac_tensor *in, ac_tensor *out,
                         "%s: needs at least one axis", kernel);
   bool isReduced[AC_MAX_RANK] = {false};
   for (int i = 0; i < num_axes; ++i) {
-    if (axes[i] < 0 || axes[i] >= in->rank ||
-        (i > 0 && axes[i] <= axes[i - 1]))
+    if (axes[i] < 0 || axes[i] >= in->rank || (i > 0 && axes[i] <= axes[i - 1]))
       return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                           "%s: axes must increase strictly within [0, %d) for "
                           "input %s; axis %d is %lld",
@@ -334,12 +332,10 @@ ac_status ac_reduce(ac_reduce_kind kind, const ac_tensor *in, ac_tensor *out,
   for (int dim = 0; outMatches && dim < expectedRank; ++dim)
     outMatches = out->sizes[dim] == expected[dim];
   if (!outMatches)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: output %s must be %s (input %s%s)", kernel,
-                        describe(out).text,
-                        describeSizes(expected, expectedRank).text,
-                        describe(in).text,
-                        keep_dims ? ", reduced axes kept" : "");
+    return ac_set_error(
+        AC_ERROR_INVALID_ARGUMENT, "%s: output %s must be %s (input %s%s)",
+        kernel, describe(out).text, describeSizes(expected, expectedRank).text,
+        describe(in).text, keep_dims ? ", reduced axes kept" : "");
   for (int dim = 0, reduced = 0; dim < in->rank; ++dim) {
     if (!isReduced[dim])
       continue;

@@ -17,36 +17,71 @@ using namespace autochunk::runtime;
 
 namespace {
 
-constexpr int64_t kTileRows = 6;     // MR
-constexpr int64_t kTileCols = 16;    // NR
 constexpr int64_t kDepthBlock = 256; // KC: one packed block of K
+constexpr int64_t kMaxTileElements = 8 * 32;
 
 // Accumulates a packed MR x kc panel of A times a packed kc x NR panel of B
 // into the MR x NR tile `c` (row-major), element by element in k order.
-using MicroKernel = void (*)(int64_t depth, const float *aPanel,
-                             const float *bPanel, float *c);
+using MicroKernelFn = void (*)(int64_t depth, const float *aPanel,
+                               const float *bPanel, float *c);
 
-__attribute__((target("avx2,fma"))) void
-microKernelFma(int64_t depth, const float *aPanel, const float *bPanel,
-               float *c) {
-  __m256 acc[kTileRows][2];
-  for (int row = 0; row < kTileRows; ++row) {
-    acc[row][0] = _mm256_loadu_ps(c + row * kTileCols);
-    acc[row][1] = _mm256_loadu_ps(c + row * kTileCols + 8);
+struct MicroKernel {
+  int64_t rows; // MR
+  int64_t cols; // NR
+  MicroKernelFn run;
+};
+
+// 8 x 32 on AVX-512: 16 accumulators hide the FMA latency.
+__attribute__((target("avx512f"))) void microKernelAvx512(int64_t depth,
+                                                          const float *aPanel,
+                                                          const float *bPanel,
+                                                          float *c) {
+  constexpr int rows = 8, cols = 32;
+  __m512 acc[rows][2];
+  for (int row = 0; row < rows; ++row) {
+    acc[row][0] = _mm512_loadu_ps(c + row * cols);
+    acc[row][1] = _mm512_loadu_ps(c + row * cols + 16);
   }
   for (int64_t k = 0; k < depth; ++k) {
-    __m256 b0 = _mm256_loadu_ps(bPanel + k * kTileCols);
-    __m256 b1 = _mm256_loadu_ps(bPanel + k * kTileCols + 8);
-    const float *a = aPanel + k * kTileRows;
-    for (int row = 0; row < kTileRows; ++row) {
+    __m512 b0 = _mm512_loadu_ps(bPanel + k * cols);
+    __m512 b1 = _mm512_loadu_ps(bPanel + k * cols + 16);
+    const float *a = aPanel + k * rows;
+    for (int row = 0; row < rows; ++row) {
+      __m512 value = _mm512_set1_ps(a[row]);
+      acc[row][0] = _mm512_fmadd_ps(value, b0, acc[row][0]);
+      acc[row][1] = _mm512_fmadd_ps(value, b1, acc[row][1]);
+    }
+  }
+  for (int row = 0; row < rows; ++row) {
+    _mm512_storeu_ps(c + row * cols, acc[row][0]);
+    _mm512_storeu_ps(c + row * cols + 16, acc[row][1]);
+  }
+}
+
+// 6 x 16 on AVX2 with FMA.
+__attribute__((target("avx2,fma"))) void microKernelAvx2(int64_t depth,
+                                                         const float *aPanel,
+                                                         const float *bPanel,
+                                                         float *c) {
+  constexpr int rows = 6, cols = 16;
+  __m256 acc[rows][2];
+  for (int row = 0; row < rows; ++row) {
+    acc[row][0] = _mm256_loadu_ps(c + row * cols);
+    acc[row][1] = _mm256_loadu_ps(c + row * cols + 8);
+  }
+  for (int64_t k = 0; k < depth; ++k) {
+    __m256 b0 = _mm256_loadu_ps(bPanel + k * cols);
+    __m256 b1 = _mm256_loadu_ps(bPanel + k * cols + 8);
+    const float *a = aPanel + k * rows;
+    for (int row = 0; row < rows; ++row) {
       __m256 value = _mm256_broadcast_ss(a + row);
       acc[row][0] = _mm256_fmadd_ps(value, b0, acc[row][0]);
       acc[row][1] = _mm256_fmadd_ps(value, b1, acc[row][1]);
     }
   }
-  for (int row = 0; row < kTileRows; ++row) {
-    _mm256_storeu_ps(c + row * kTileCols, acc[row][0]);
-    _mm256_storeu_ps(c + row * kTileCols + 8, acc[row][1]);
+  for (int row = 0; row < rows; ++row) {
+    _mm256_storeu_ps(c + row * cols, acc[row][0]);
+    _mm256_storeu_ps(c + row * cols + 8, acc[row][1]);
   }
 }
 
@@ -54,33 +89,37 @@ microKernelFma(int64_t depth, const float *aPanel, const float *bPanel,
 // has -ffp-contract=off, so the compiler never fuses them on some paths).
 void microKernelPortable(int64_t depth, const float *aPanel,
                          const float *bPanel, float *c) {
-  float acc[kTileRows][kTileCols];
-  for (int row = 0; row < kTileRows; ++row)
-    for (int col = 0; col < kTileCols; ++col)
-      acc[row][col] = c[row * kTileCols + col];
+  constexpr int rows = 4, cols = 8;
+  float acc[rows][cols];
+  for (int row = 0; row < rows; ++row)
+    for (int col = 0; col < cols; ++col)
+      acc[row][col] = c[row * cols + col];
   for (int64_t k = 0; k < depth; ++k) {
-    const float *b = bPanel + k * kTileCols;
-    const float *a = aPanel + k * kTileRows;
-    for (int row = 0; row < kTileRows; ++row)
-      for (int col = 0; col < kTileCols; ++col)
+    const float *b = bPanel + k * cols;
+    const float *a = aPanel + k * rows;
+    for (int row = 0; row < rows; ++row)
+      for (int col = 0; col < cols; ++col)
         acc[row][col] = acc[row][col] + a[row] * b[col];
   }
-  for (int row = 0; row < kTileRows; ++row)
-    for (int col = 0; col < kTileCols; ++col)
-      c[row * kTileCols + col] = acc[row][col];
+  for (int row = 0; row < rows; ++row)
+    for (int col = 0; col < cols; ++col)
+      c[row * cols + col] = acc[row][col];
 }
 
+// One kernel for the whole process, so that every call rounds alike.
 MicroKernel selectMicroKernel() {
   __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return {8, 32, microKernelAvx512};
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return microKernelFma;
-  return microKernelPortable;
+    return {6, 16, microKernelAvx2};
+  return {4, 8, microKernelPortable};
 }
 
 // Packs rows [0, m) x depths [k0, k0 + kc) of A into panels of kTileRows
 // rows: panel p holds, for each k, rows p*MR .. p*MR+MR-1 (zero past m).
 void packA(const float *a, int64_t rowStride, int64_t colStride, int64_t m,
-           int64_t k0, int64_t kc, float *packed) {
+           int64_t k0, int64_t kc, int64_t kTileRows, float *packed) {
   int64_t panels = (m + kTileRows - 1) / kTileRows;
   parallelFor(panels, kTileRows * kc, [&](int64_t begin, int64_t end) {
     for (int64_t panel = begin; panel < end; ++panel) {
@@ -98,7 +137,7 @@ void packA(const float *a, int64_t rowStride, int64_t colStride, int64_t m,
 // Packs depths [k0, k0 + kc) x columns [0, n) of B into panels of kTileCols
 // columns: panel p holds, for each k, columns p*NR .. p*NR+NR-1.
 void packB(const float *b, int64_t rowStride, int64_t colStride, int64_t n,
-           int64_t k0, int64_t kc, float *packed) {
+           int64_t k0, int64_t kc, int64_t kTileCols, float *packed) {
   int64_t panels = (n + kTileCols - 1) / kTileCols;
   parallelFor(panels, kTileCols * kc, [&](int64_t begin, int64_t end) {
     for (int64_t panel = begin; panel < end; ++panel) {
@@ -107,8 +146,7 @@ void packB(const float *b, int64_t rowStride, int64_t colStride, int64_t n,
         const float *source = b + (k0 + k) * rowStride;
         for (int64_t c = 0; c < kTileCols; ++c) {
           int64_t col = panel * kTileCols + c;
-          target[k * kTileCols + c] =
-              col < n ? source[col * colStride] : 0.0f;
+          target[k * kTileCols + c] = col < n ? source[col * colStride] : 0.0f;
         }
       }
     }
@@ -123,6 +161,7 @@ ac_status packedGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
                         StridedMatrix a, StridedMatrix b, StridedMatrix c,
                         GemmWorkspace &workspace) {
   static const MicroKernel microKernel = selectMicroKernel();
+  const int64_t kTileRows = microKernel.rows, kTileCols = microKernel.cols;
   if (m == 0 || n == 0)
     return AC_OK;
   const int64_t rowPanels = (m + kTileRows - 1) / kTileRows;
@@ -150,36 +189,35 @@ ac_status packedGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
     const int64_t kc = std::min(kDepthBlock, k - k0);
     const bool first = k0 == 0;
     if (kc > 0) {
-      packA(aData, a.rowStride, a.colStride, m, k0, kc, aPacked);
-      packB(bData, b.rowStride, b.colStride, n, k0, kc, bPacked);
+      packA(aData, a.rowStride, a.colStride, m, k0, kc, kTileRows, aPacked);
+      packB(bData, b.rowStride, b.colStride, n, k0, kc, kTileCols, bPacked);
     }
-    parallelFor(tiles, kTileRows * kTileCols * std::max<int64_t>(kc, 1),
-                [&](int64_t begin, int64_t end) {
-                  alignas(32) float tile[kTileRows * kTileCols];
-                  for (int64_t index = begin; index < end; ++index) {
-                    int64_t colPanel = index / rowPanels;
-                    int64_t rowPanel = index % rowPanels;
-                    int64_t row0 = rowPanel * kTileRows;
-                    int64_t col0 = colPanel * kTileCols;
-                    int64_t rows = std::min(kTileRows, m - row0);
-                    int64_t cols = std::min(kTileCols, n - col0);
-                    std::fill(tile, tile + kTileRows * kTileCols, 0.0f);
-                    if (!first)
-                      for (int64_t r = 0; r < rows; ++r)
-                        for (int64_t cc = 0; cc < cols; ++cc)
-                          tile[r * kTileCols + cc] =
-                              cData[(row0 + r) * c.rowStride +
-                                    (col0 + cc) * c.colStride];
-                    if (kc > 0)
-                      microKernel(kc, aPacked + rowPanel * kTileRows * kc,
-                                  bPacked + colPanel * kTileCols * kc, tile);
-                    for (int64_t r = 0; r < rows; ++r)
-                      for (int64_t cc = 0; cc < cols; ++cc)
-                        cData[(row0 + r) * c.rowStride +
-                              (col0 + cc) * c.colStride] =
-                            tile[r * kTileCols + cc];
-                  }
-                });
+    parallelFor(
+        tiles, kTileRows * kTileCols * std::max<int64_t>(kc, 1),
+        [&](int64_t begin, int64_t end) {
+          alignas(64) float tile[kMaxTileElements];
+          for (int64_t index = begin; index < end; ++index) {
+            int64_t colPanel = index / rowPanels;
+            int64_t rowPanel = index % rowPanels;
+            int64_t row0 = rowPanel * kTileRows;
+            int64_t col0 = colPanel * kTileCols;
+            int64_t rows = std::min(kTileRows, m - row0);
+            int64_t cols = std::min(kTileCols, n - col0);
+            std::fill(tile, tile + kTileRows * kTileCols, 0.0f);
+            if (!first)
+              for (int64_t r = 0; r < rows; ++r)
+                for (int64_t cc = 0; cc < cols; ++cc)
+                  tile[r * kTileCols + cc] = cData[(row0 + r) * c.rowStride +
+                                                   (col0 + cc) * c.colStride];
+            if (kc > 0)
+              microKernel.run(kc, aPacked + rowPanel * kTileRows * kc,
+                              bPacked + colPanel * kTileCols * kc, tile);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t cc = 0; cc < cols; ++cc)
+                cData[(row0 + r) * c.rowStride + (col0 + cc) * c.colStride] =
+                    tile[r * kTileCols + cc];
+          }
+        });
   }
   return AC_OK;
 }

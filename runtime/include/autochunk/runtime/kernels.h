@@ -12,8 +12,8 @@
  * Determinism: results are bitwise identical whatever the thread count, and
  * whether or not the caller splits a non-reduced dimension into chunks. Each
  * output element's reduction runs in a fixed order that depends only on the
- * reduced extents (see ac_set_gemm_backend for the one opt-out). f16 and bf16 are computed in f32 and rounded to nearest
- * even on store.
+ * reduced extents (see ac_set_gemm_backend for the one opt-out). f16 and bf16
+ *are computed in f32 and rounded to nearest even on store.
  *
  *===----------------------------------------------------------------------===*/
 
