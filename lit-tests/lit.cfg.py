@@ -18,5 +18,6 @@ tool_dirs = [config.autochunk_tools_dir, config.llvm_tools_dir]
 tools = ["chunk-opt", "chunk-models", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if t not in ("FileCheck", "not", "count")], tool_dirs)
-config.substitutions.append(("%python", config.python_executable))
+# Ahead of the default %python (lit's own interpreter, which may lack numpy).
+config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%src_root", config.autochunk_src_root))

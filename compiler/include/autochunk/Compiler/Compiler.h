@@ -1,0 +1,97 @@
+//===- Compiler.h - the chunk-compile pipeline ------------------*- C++ -*-===//
+//
+// From a graph-dialect module to an executable or shared library: the phases
+// (each reachable with --compile-to and ending in a contract check), the
+// model's interface (what the generated C entry point takes and returns), and
+// emission of LLVM IR, objects, executables and libraries.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_COMPILER_COMPILER_H
+#define AUTOCHUNK_COMPILER_COMPILER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace autochunk {
+
+/// The phases of the pipeline, in order. Each ends in a contract check.
+enum class Phase {
+  Graph,      ///< verified and canonicalized graph ops on tensors
+  Kernels,    ///< kernel.call ops and upstream tensor views
+  Bufferized, ///< memrefs, after one-shot bufferization
+  Planned,    ///< every intermediate buffer a view into one arena
+  Calls,      ///< runtime calls and host control flow
+  LLVM,       ///< the LLVM dialect
+};
+
+std::optional<Phase> parsePhase(llvm::StringRef name);
+llvm::StringRef phaseName(Phase phase);
+
+enum class EmitKind { MLIR, LLVMIR, Object, Executable, Library };
+
+std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
+
+/// One argument or output of a compiled model.
+struct ModelTensor {
+  std::string name;
+  std::string dtype; ///< "f32", "f16" or "bf16"
+  enum class Role { Input, Weight, Output } role = Role::Input;
+  llvm::SmallVector<int64_t> shape;
+  int64_t arenaOffset = -1; ///< outputs only: where they live in the arena
+
+  int64_t numElements() const;
+  int64_t bytes() const;
+};
+
+/// What the generated C entry point takes and returns.
+struct ModelInterface {
+  std::string functionName;
+  std::vector<ModelTensor> arguments; ///< inputs and weights, in call order
+  std::vector<ModelTensor> outputs;
+  int64_t arenaBytes = 0;
+  bool chunked = false;
+};
+
+struct CompileOptions {
+  Phase compileTo = Phase::LLVM;
+  EmitKind emit = EmitKind::Executable;
+  std::string device = "cpu";
+  bool chunk = true;
+};
+
+/// Reads the model's interface off its graph-level entry function (the one
+/// public function with a body), checking names and types; emits a
+/// diagnostic and fails on anything the runtime cannot take.
+mlir::FailureOr<ModelInterface> extractModelInterface(mlir::ModuleOp module);
+
+/// Runs the phases up to `options.compileTo`, checking each phase's
+/// contract; fills in the arena size and output offsets once planned.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module,
+                                const CompileOptions &options,
+                                ModelInterface &interface);
+
+/// Writes `module` (in the LLVM dialect) as LLVM IR, an object file, an
+/// executable linked with the runtime, or a shared library with a generated
+/// header next to it (`<output minus extension>.h`). Output files appear
+/// whole or not at all. Errors are reported through `error`.
+mlir::LogicalResult emitArtifact(mlir::ModuleOp module,
+                                 const ModelInterface &interface, EmitKind kind,
+                                 llvm::StringRef outputPath,
+                                 std::string &error);
+
+/// The C source that defines the model ABI (runtime model_abi.h) for
+/// `interface`, and with `forLibrary` the `<prefix>_run` entry point too.
+std::string generateModelWrapper(const ModelInterface &interface,
+                                 bool forLibrary);
+
+/// The header declaring a shared library's `<prefix>_run` entry point.
+std::string generateLibraryHeader(const ModelInterface &interface);
+
+} // namespace autochunk
+
+#endif // AUTOCHUNK_COMPILER_COMPILER_H

@@ -1,0 +1,315 @@
+//===- Pipeline.cpp - the phases of chunk-compile and their contracts -----===//
+
+#include "autochunk/Compiler/Compiler.h"
+
+#include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Dialect/Kernel/KernelDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+std::optional<Phase> autochunk::parsePhase(StringRef name) {
+  return llvm::StringSwitch<std::optional<Phase>>(name)
+      .Case("graph", Phase::Graph)
+      .Case("kernels", Phase::Kernels)
+      .Case("bufferized", Phase::Bufferized)
+      .Case("planned", Phase::Planned)
+      .Case("calls", Phase::Calls)
+      .Case("llvm", Phase::LLVM)
+      .Default(std::nullopt);
+}
+
+StringRef autochunk::phaseName(Phase phase) {
+  switch (phase) {
+  case Phase::Graph:
+    return "graph";
+  case Phase::Kernels:
+    return "kernels";
+  case Phase::Bufferized:
+    return "bufferized";
+  case Phase::Planned:
+    return "planned";
+  case Phase::Calls:
+    return "calls";
+  case Phase::LLVM:
+    return "llvm";
+  }
+  llvm_unreachable("unknown phase");
+}
+
+std::optional<EmitKind> autochunk::parseEmitKind(StringRef name) {
+  return llvm::StringSwitch<std::optional<EmitKind>>(name)
+      .Case("mlir", EmitKind::MLIR)
+      .Case("llvm", EmitKind::LLVMIR)
+      .Case("obj", EmitKind::Object)
+      .Case("exe", EmitKind::Executable)
+      .Case("lib", EmitKind::Library)
+      .Default(std::nullopt);
+}
+
+int64_t ModelTensor::numElements() const {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    count *= size;
+  return count;
+}
+
+int64_t ModelTensor::bytes() const {
+  return numElements() * (dtype == "f32" ? 4 : 2);
+}
+
+//===----------------------------------------------------------------------===//
+// The model interface
+//===----------------------------------------------------------------------===//
+
+/// Names become file names (`<name>.npy`) and C string literals.
+static bool isSafeName(StringRef name) {
+  return !name.empty() && name != "." && name != ".." &&
+         llvm::all_of(name, [](char c) {
+           return llvm::isAlnum(c) || c == '.' || c == '_' || c == '-';
+         });
+}
+
+static FailureOr<ModelTensor> describeTensor(Location loc, Type type,
+                                             DictionaryAttr attrs,
+                                             std::string fallbackName,
+                                             ModelTensor::Role role) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return emitError(loc) << "model arguments and results must be statically "
+                             "shaped tensors, but got "
+                          << type;
+  ModelTensor result;
+  Type element = tensor.getElementType();
+  if (element.isF32())
+    result.dtype = "f32";
+  else if (element.isF16())
+    result.dtype = "f16";
+  else if (element.isBF16())
+    result.dtype = "bf16";
+  else
+    return emitError(loc) << "unsupported element type " << element;
+  if (tensor.getRank() > 8)
+    return emitError(loc) << "the runtime supports rank at most 8, but got "
+                          << type;
+  result.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  result.role = role;
+  result.name = std::move(fallbackName);
+  if (attrs) {
+    if (auto name = attrs.getAs<StringAttr>(graph::GraphDialect::kNameAttrName))
+      result.name = name.getValue().str();
+    if (role != ModelTensor::Role::Output)
+      if (auto roleAttr =
+              attrs.getAs<StringAttr>(graph::GraphDialect::kRoleAttrName))
+        result.role = roleAttr.getValue() == "weight"
+                          ? ModelTensor::Role::Weight
+                          : ModelTensor::Role::Input;
+  }
+  if (!isSafeName(result.name))
+    return emitError(loc) << "tensor name '" << result.name
+                          << "' may only hold letters, digits, '.', '_' and "
+                             "'-' (it names a file)";
+  return result;
+}
+
+/// The model's entry: the one public function with a body.
+static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
+  func::FuncOp entry;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    if (entry)
+      return emitError(func.getLoc())
+             << "expected one public function (the model), but found @"
+             << entry.getSymName() << " and @" << func.getSymName();
+    entry = func;
+  }
+  if (!entry)
+    return emitError(module.getLoc())
+           << "expected a public function with a body (the model)";
+  return entry;
+}
+
+FailureOr<ModelInterface> autochunk::extractModelInterface(ModuleOp module) {
+  FailureOr<func::FuncOp> entry = findEntry(module);
+  if (failed(entry))
+    return failure();
+  func::FuncOp func = *entry;
+  ModelInterface interface;
+  interface.functionName = func.getSymName().str();
+  llvm::StringSet<> names;
+  for (unsigned index = 0; index < func.getNumArguments(); ++index) {
+    FailureOr<ModelTensor> tensor = describeTensor(
+        func.getArgument(index).getLoc(), func.getArgumentTypes()[index],
+        func.getArgAttrDict(index), "arg" + std::to_string(index),
+        ModelTensor::Role::Input);
+    if (failed(tensor))
+      return failure();
+    interface.arguments.push_back(*tensor);
+  }
+  if (func.getNumResults() == 0)
+    return emitError(func.getLoc()) << "the model returns nothing";
+  for (unsigned index = 0; index < func.getNumResults(); ++index) {
+    FailureOr<ModelTensor> tensor = describeTensor(
+        func.getLoc(), func.getResultTypes()[index],
+        func.getResultAttrDict(index), "output" + std::to_string(index),
+        ModelTensor::Role::Output);
+    if (failed(tensor))
+      return failure();
+    interface.outputs.push_back(*tensor);
+  }
+  for (const ModelTensor &tensor :
+       llvm::concat<const ModelTensor>(interface.arguments, interface.outputs))
+    if (!names.insert(tensor.name).second)
+      return emitError(func.getLoc())
+             << "two model tensors are named '" << tensor.name << "'";
+  return interface;
+}
+
+//===----------------------------------------------------------------------===//
+// Phases and contracts
+//===----------------------------------------------------------------------===//
+
+/// The pass pipeline that takes the module from the phase before `phase` to
+/// `phase`.
+static StringRef phasePipeline(Phase phase) {
+  switch (phase) {
+  case Phase::Graph:
+    return "canonicalize";
+  case Phase::Kernels:
+    return "func.func(autochunk-lower-graph-to-kernels),canonicalize";
+  case Phase::Bufferized:
+    return "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map}";
+  case Phase::Planned:
+    return "func.func(autochunk-plan-memory),canonicalize";
+  case Phase::Calls:
+    return "autochunk-lower-kernels-to-calls";
+  case Phase::LLVM:
+    return "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+           "finalize-memref-to-llvm,convert-arith-to-llvm,"
+           "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+           "reconcile-unrealized-casts";
+  }
+  llvm_unreachable("unknown phase");
+}
+
+/// Fails loudly, naming the first op that breaks the phase's contract.
+static LogicalResult checkContract(ModuleOp module, Phase phase) {
+  auto violation = [&](Operation *op, const Twine &what) {
+    op->emitError() << "contract of phase '" << phaseName(phase)
+                    << "' broken: " << what;
+    return WalkResult::interrupt();
+  };
+  WalkResult result = module.walk([&](Operation *op) -> WalkResult {
+    if (isa<ModuleOp>(op))
+      return WalkResult::advance();
+    switch (phase) {
+    case Phase::Graph:
+      if (!isa<graph::GraphDialect, func::FuncDialect>(op->getDialect()))
+        return violation(op, "only graph and func ops may appear");
+      break;
+    case Phase::Kernels:
+      if (isa<graph::GraphDialect>(op->getDialect()))
+        return violation(op, "a graph op was not lowered");
+      break;
+    case Phase::Bufferized:
+      for (Type type :
+           llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes()))
+        if (isa<TensorType>(type))
+          return violation(op, "a tensor value was not bufferized");
+      break;
+    case Phase::Planned:
+      if (isa<memref::AllocOp, memref::AllocaOp>(op))
+        return violation(op, "a buffer is not in the arena");
+      if (auto func = dyn_cast<func::FuncOp>(op); func && !func.isExternal())
+        if (!func->hasAttr("autochunk.arena_bytes"))
+          return violation(op, "the function has no memory plan");
+      break;
+    case Phase::Calls:
+      if (isa<kernel::CallOp>(op))
+        return violation(op, "a kernel call was not lowered");
+      break;
+    case Phase::LLVM:
+      if (!isa<LLVM::LLVMDialect>(op->getDialect()))
+        return violation(op, "only LLVM dialect ops may remain");
+      break;
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+/// Reads the plan that autochunk-plan-memory recorded on the entry function.
+static LogicalResult readPlan(ModuleOp module, ModelInterface &interface) {
+  auto func = module.lookupSymbol<func::FuncOp>(interface.functionName);
+  auto arena = func ? func->getAttrOfType<IntegerAttr>("autochunk.arena_bytes")
+                    : IntegerAttr();
+  auto outputs =
+      func ? func->getAttrOfType<ArrayAttr>("autochunk.outputs") : ArrayAttr();
+  if (!arena || !outputs || outputs.size() != interface.outputs.size())
+    return emitError(module.getLoc())
+           << "the memory plan of @" << interface.functionName
+           << " is missing or does not match its outputs";
+  interface.arenaBytes = arena.getInt();
+  for (auto [tensor, attr] : llvm::zip_equal(interface.outputs, outputs))
+    tensor.arenaOffset =
+        cast<DictionaryAttr>(attr).getAs<IntegerAttr>("offset").getInt();
+  // The generated C wrapper calls this function through its C interface.
+  func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  return success();
+}
+
+/// Drops the graph- and plan-level attributes from the LLVM functions: LLVM
+/// IR has no place for them (the model interface already holds them).
+static void stripNonLLVMAttributes(ModuleOp module) {
+  auto isLLVM = [](NamedAttribute attribute) {
+    return attribute.getName().getValue().starts_with("llvm.");
+  };
+  module.walk([&](LLVM::LLVMFuncOp func) {
+    for (unsigned index = 0; index < func.getNumArguments(); ++index) {
+      SmallVector<NamedAttribute> kept;
+      DictionaryAttr attrs = func.getArgAttrDict(index);
+      if (!attrs)
+        continue;
+      for (NamedAttribute attribute : attrs)
+        if (isLLVM(attribute))
+          kept.push_back(attribute);
+      func.setArgAttrs(index, kept);
+    }
+    for (StringRef name : {"autochunk.arena_bytes", "autochunk.outputs"})
+      func->removeAttr(name);
+  });
+}
+
+LogicalResult autochunk::runPipeline(ModuleOp module,
+                                     const CompileOptions &options,
+                                     ModelInterface &interface) {
+  for (int index = 0; index <= static_cast<int>(options.compileTo); ++index) {
+    Phase phase = static_cast<Phase>(index);
+    PassManager pm(module->getName());
+    if (failed(parsePassPipeline(phasePipeline(phase), pm)))
+      return emitError(module.getLoc())
+             << "internal error: bad pipeline for phase '" << phaseName(phase)
+             << "'";
+    if (failed(pm.run(module)))
+      return failure();
+    if (failed(checkContract(module, phase)))
+      return failure();
+    if (phase == Phase::Planned && failed(readPlan(module, interface)))
+      return failure();
+  }
+  if (options.compileTo == Phase::LLVM)
+    stripNonLLVMAttributes(module);
+  return success();
+}

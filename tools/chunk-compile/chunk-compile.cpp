@@ -1,0 +1,177 @@
+//===- chunk-compile.cpp - compile a model graph to a native artifact -----===//
+//
+// chunk-compile model.mlir -o model [--emit=mlir|llvm|obj|exe|lib]
+//   [--compile-to=graph|kernels|bufferized|planned|calls|llvm]
+//   [--device=cpu|cuda] [--memory-budget=SIZE] [--no-chunk]
+//   [--plan-out=plan.json]
+//
+//===----------------------------------------------------------------------===//
+
+#include "autochunk/Compiler/Compiler.h"
+#include "autochunk/Passes/Registration.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("chunk-compile options");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                       cl::value_desc("path"), cl::Required,
+                                       cl::cat(category));
+static cl::opt<std::string>
+    emitKind("emit",
+             cl::desc("What to write: mlir, llvm (LLVM IR), obj, exe "
+                      "(default) or lib (a shared library and its header)"),
+             cl::init(""), cl::cat(category));
+static cl::opt<std::string> compileTo(
+    "compile-to",
+    cl::desc("Stop after a phase: graph, kernels, bufferized, planned, "
+             "calls or llvm (implies --emit=mlir unless --emit is given)"),
+    cl::init(""), cl::cat(category));
+static cl::opt<std::string> device("device",
+                                   cl::desc("Target device: cpu or cuda"),
+                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    memoryBudget("memory-budget",
+                 cl::desc("Activation memory budget: bytes, with a KiB, "
+                          "MiB or GiB suffix, or a fraction of the unchunked "
+                          "peak such as 0.1x"),
+                 cl::init(""), cl::cat(category));
+static cl::opt<bool> noChunk("no-chunk", cl::desc("Compile without chunking"),
+                             cl::init(false), cl::cat(category));
+static cl::opt<std::string> planOut("plan-out",
+                                    cl::desc("Write the plan as JSON here"),
+                                    cl::init(""), cl::cat(category));
+
+/// Accepts "123", "1.5GiB", "512MiB", "64KiB", "1e9" or "0.1x".
+static bool isValidBudget(StringRef text) {
+  StringRef number = text;
+  for (StringRef suffix : {"x", "KiB", "MiB", "GiB", "TiB", "B"})
+    if (number.consume_back(suffix))
+      break;
+  double value;
+  return !number.empty() && !number.getAsDouble(value) && value > 0;
+}
+
+static int fail(const Twine &message) {
+  llvm::errs() << "chunk-compile: error: " << message << "\n";
+  return 1;
+}
+
+static LogicalResult writePlanJson(const ModelInterface &interface,
+                                   StringRef path, std::string &error) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "{\n  \"model\": \"" << interface.functionName << "\",\n"
+     << "  \"chunked\": " << (interface.chunked ? "true" : "false") << ",\n"
+     << "  \"regions\": [],\n"
+     << "  \"planned_activation_bytes\": " << interface.arenaBytes << "\n}\n";
+  std::string errorMessage;
+  auto file = openOutputFile(path, &errorMessage);
+  if (!file) {
+    error = errorMessage;
+    return failure();
+  }
+  file->os() << text;
+  file->keep();
+  return success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "AutoChunk compiler: a model graph to an "
+                              "executable or shared library\n");
+
+  std::optional<Phase> phase = Phase::LLVM;
+  if (!compileTo.empty() && !(phase = parsePhase(compileTo)))
+    return fail("unknown phase '" + compileTo +
+                "' (expected graph, kernels, bufferized, planned, calls or "
+                "llvm)");
+  std::optional<EmitKind> emit =
+      compileTo.empty() ? EmitKind::Executable : EmitKind::MLIR;
+  if (!emitKind.empty() && !(emit = parseEmitKind(emitKind)))
+    return fail("unknown --emit kind '" + emitKind +
+                "' (expected mlir, llvm, obj, exe or lib)");
+  if (*emit != EmitKind::MLIR && *phase != Phase::LLVM)
+    return fail("--emit=" + emitKind +
+                " needs the whole pipeline; drop "
+                "--compile-to or use --emit=mlir");
+  if (device != "cpu" && device != "cuda")
+    return fail("unknown device '" + device + "' (expected cpu or cuda)");
+  if (device == "cuda")
+    return fail("the CUDA backend is not built yet; use --device=cpu");
+  if (!memoryBudget.empty() && !isValidBudget(memoryBudget))
+    return fail("cannot read the memory budget '" + memoryBudget +
+                "' (examples: 2GiB, 500MiB, 123456, 0.1x)");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllPasses();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  std::string errorMessage;
+  auto file = openInputFile(inputPath, &errorMessage);
+  if (!file)
+    return fail(errorMessage);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module || failed(verify(*module)))
+    return 1;
+
+  FailureOr<ModelInterface> interface = extractModelInterface(*module);
+  if (failed(interface))
+    return 1;
+  CompileOptions options;
+  options.compileTo = *phase;
+  options.emit = *emit;
+  options.device = device;
+  options.chunk = !noChunk;
+  if (!memoryBudget.empty() && !noChunk)
+    llvm::errs() << "chunk-compile: note: the chunking passes are not built "
+                    "yet; the budget is checked but not applied\n";
+  if (failed(runPipeline(*module, options, *interface)))
+    return 1;
+
+  std::string error;
+  if (*emit == EmitKind::MLIR) {
+    auto output = openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    module->print(output->os());
+    output->keep();
+  } else if (failed(
+                 emitArtifact(*module, *interface, *emit, outputPath, error))) {
+    return fail(error);
+  }
+  if (!planOut.empty() && failed(writePlanJson(*interface, planOut, error)))
+    return fail(error);
+  if (*phase >= Phase::Planned)
+    llvm::outs() << "planned activation bytes: " << interface->arenaBytes
+                 << "\n";
+  return 0;
+}
