@@ -56,6 +56,68 @@ ac_status ac_abi_end(void);
 /* The first error of the current run, or AC_OK. */
 ac_status ac_abi_status(void);
 
+/* The message of the first error of the current (or last ended) run,
+ * "<kernel> (<dtype>): <what went wrong>", or "" when none. */
+const char *ac_abi_error_message(void);
+
+/* The entry points, as listed above, for one dtype suffix (f32, f16, bf16).
+ * Each buffer is (int64_t rank, void *descriptor). Compiled code declares
+ * them itself; these prototypes let C callers and the definitions be checked
+ * against the documented ABI. */
+#define AC_DECLARE_KERNEL_ENTRY_POINTS(SUFFIX)                                 \
+  void ac_kernel_exp_##SUFFIX(int64_t, void *, int64_t, void *);               \
+  void ac_kernel_sqrt_##SUFFIX(int64_t, void *, int64_t, void *);              \
+  void ac_kernel_rsqrt_##SUFFIX(int64_t, void *, int64_t, void *);             \
+  void ac_kernel_neg_##SUFFIX(int64_t, void *, int64_t, void *);               \
+  void ac_kernel_relu_##SUFFIX(int64_t, void *, int64_t, void *);              \
+  void ac_kernel_sigmoid_##SUFFIX(int64_t, void *, int64_t, void *);           \
+  void ac_kernel_silu_##SUFFIX(int64_t, void *, int64_t, void *);              \
+  void ac_kernel_tanh_##SUFFIX(int64_t, void *, int64_t, void *);              \
+  void ac_kernel_gelu_##SUFFIX(int64_t, void *, int64_t, void *,               \
+                               int64_t tanh_approximation);                    \
+  void ac_kernel_scale_##SUFFIX(int64_t, void *, int64_t, void *,              \
+                                double factor);                                \
+  void ac_kernel_add_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,       \
+                              void *);                                         \
+  void ac_kernel_sub_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,       \
+                              void *);                                         \
+  void ac_kernel_mul_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,       \
+                              void *);                                         \
+  void ac_kernel_div_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,       \
+                              void *);                                         \
+  void ac_kernel_matmul_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,    \
+                                 void *, int64_t transpose_a,                  \
+                                 int64_t transpose_b);                         \
+  void ac_kernel_linear_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,    \
+                                 void *, int64_t, void *);                     \
+  void ac_kernel_linear_nobias_##SUFFIX(int64_t, void *, int64_t, void *,      \
+                                        int64_t, void *);                      \
+  void ac_kernel_einsum_##SUFFIX(int64_t, void *, int64_t, void *, int64_t,    \
+                                 void *, int64_t equation_rank,                \
+                                 void *equation);                              \
+  void ac_kernel_softmax_##SUFFIX(int64_t, void *, int64_t, void *,            \
+                                  int64_t axis);                               \
+  void ac_kernel_layer_norm_##SUFFIX(int64_t, void *, int64_t, void *,         \
+                                     int64_t, void *, int64_t, void *,         \
+                                     int64_t axis, double epsilon);            \
+  void ac_kernel_reduce_sum_##SUFFIX(int64_t, void *, int64_t, void *,         \
+                                     int64_t axis_mask, int64_t keep_dims);    \
+  void ac_kernel_reduce_mean_##SUFFIX(int64_t, void *, int64_t, void *,        \
+                                      int64_t axis_mask, int64_t keep_dims);   \
+  void ac_kernel_reduce_max_##SUFFIX(int64_t, void *, int64_t, void *,         \
+                                     int64_t axis_mask, int64_t keep_dims);    \
+  void ac_kernel_transpose_##SUFFIX(int64_t, void *, int64_t, void *,          \
+                                    int64_t packed_permutation);               \
+  void ac_kernel_broadcast_##SUFFIX(int64_t, void *, int64_t, void *);         \
+  void ac_kernel_copy_##SUFFIX(int64_t, void *, int64_t, void *);              \
+  void ac_kernel_causal_mask_##SUFFIX(int64_t, void *, int64_t row_offset,     \
+                                      int64_t col_offset, int64_t, void *,     \
+                                      int64_t diagonal);
+
+AC_DECLARE_KERNEL_ENTRY_POINTS(f32)
+AC_DECLARE_KERNEL_ENTRY_POINTS(f16)
+AC_DECLARE_KERNEL_ENTRY_POINTS(bf16)
+
 #ifdef __cplusplus
 }
 #endif
