@@ -28,8 +28,7 @@ def Graph_Dialect : Dialect {
     `"blocks.0.attn.qkv.weight"`, used to match weight files) and
     `graph.role` (`"input"` or `"weight"`, so that memory analyses count
     inputs and weights apart from activations). Function results may carry a
-    `graph.name` too. Names are unique among a function's arguments. No other
-    `graph.*` attribute exists, and none may sit on an operation itself.
+    `graph.name` too.
 
     Elementwise binary ops broadcast their operands numpy-style (trailing
     dimensions aligned, a size 1 stretches). All operands of an op share one
@@ -39,7 +38,8 @@ def Graph_Dialect : Dialect {
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
   // graph.* attributes belong on function signatures: an op carrying one is
-  // a misplaced signature attribute.
+  // a misplaced signature attribute. (graph.name is also unique among a
+  // function's arguments; GraphDialect.cpp checks both.)
   let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The function argument / result attribute holding a stable name.
