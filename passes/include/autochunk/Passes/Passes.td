@@ -59,7 +59,8 @@ def PlanMemoryPass : Pass<"autochunk-plan-memory", "mlir::func::FuncOp"> {
   let options = [Option<"alignment", "alignment", "int64_t", "64",
                         "Byte alignment of every buffer's offset">];
   let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "autochunk::kernel::KernelDialect"];
 }
 
 def TestPrintMemoryPlanPass
