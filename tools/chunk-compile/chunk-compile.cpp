@@ -170,8 +170,9 @@ int main(int argc, char **argv) {
   }
   if (!planOut.empty() && failed(writePlanJson(*interface, planOut, error)))
     return fail(error);
+  // On stderr when the artifact itself goes to stdout.
   if (*phase >= Phase::Planned)
-    llvm::outs() << "planned activation bytes: " << interface->arenaBytes
-                 << "\n";
+    (outputPath == "-" ? llvm::errs() : llvm::outs())
+        << "planned activation bytes: " << interface->arenaBytes << "\n";
   return 0;
 }

@@ -319,7 +319,15 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     std::string text;
     llvm::raw_string_ostream os(text);
     llvmModule->print(os, nullptr);
+    if (outputPath == "-") {
+      llvm::outs() << text;
+      return success();
+    }
     return writeFileAtomically(outputPath, text, error);
+  }
+  if (outputPath == "-") {
+    error = "cannot write a binary artifact to standard output; name a file";
+    return failure();
   }
 
   SmallString<128> workDir;
