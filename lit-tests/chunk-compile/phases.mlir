@@ -2,7 +2,8 @@
 // RUN: chunk-compile %s --compile-to=graph -o - | FileCheck %s --check-prefix=GRAPH
 // RUN: chunk-compile %s --compile-to=kernels -o - | FileCheck %s --check-prefix=KERNELS
 // RUN: chunk-compile %s --compile-to=bufferized -o - | FileCheck %s --check-prefix=BUFFERIZED
-// RUN: chunk-compile %s --compile-to=planned -o - 2>&1 | FileCheck %s --check-prefix=PLANNED
+// RUN: chunk-compile %s --compile-to=planned -o - | FileCheck %s --check-prefix=PLANNED
+// RUN: chunk-compile %s --compile-to=planned -o %t.mlir | FileCheck %s --check-prefix=BYTES
 // RUN: chunk-compile %s --compile-to=calls -o - | FileCheck %s --check-prefix=CALLS
 // RUN: chunk-compile %s --compile-to=llvm -o - | FileCheck %s --check-prefix=LLVM
 // RUN: chunk-compile %s --emit=llvm -o - | FileCheck %s --check-prefix=LLVMIR
@@ -24,7 +25,7 @@
 // The linear's result dies at the gelu, which writes in place: one buffer.
 // PLANNED: func.func @mlp({{.*}}, %arg3: memref<256xi8> {autochunk.arena}) attributes {autochunk.arena_bytes = 256 : i64, autochunk.outputs = [{name = "y", offset = 0 : i64, type = memref<4x16xf32>}], llvm.emit_c_interface}
 // PLANNED-NOT: memref.alloc
-// PLANNED: planned activation bytes: 256
+// BYTES: planned activation bytes: 256
 
 // CALLS: memref.alloca_scope
 // CALLS: call @ac_kernel_linear_f32({{.*}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>) -> ()
