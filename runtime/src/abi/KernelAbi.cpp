@@ -11,11 +11,15 @@
 #include "autochunk/runtime/mlir_abi.h"
 
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <string>
 
 namespace {
 
@@ -35,10 +39,65 @@ struct MemrefHeader {
 };
 
 /// One kernel call: converts its buffers and reports its outcome.
+/// Time per kernel and dtype, printed to stderr at exit when the environment
+/// sets AUTOCHUNK_PROFILE: where a compiled model spends its time, without a
+/// profiler.
+class KernelProfile {
+public:
+  static bool enabled() {
+    static const bool on = std::getenv("AUTOCHUNK_PROFILE") != nullptr;
+    return on;
+  }
+
+  static void add(const char *kernel, ac_dtype dtype, double ms) {
+    static KernelProfile &profile = *new KernelProfile();
+    std::lock_guard<std::mutex> lock(profile.mutex);
+    if (profile.entries.empty())
+      std::atexit([] { profile.print(); });
+    Entry &entry =
+        profile
+            .entries[std::string(kernel) + " (" + ac_dtype_name(dtype) + ")"];
+    ++entry.calls;
+    entry.ms += ms;
+  }
+
+private:
+  struct Entry {
+    int64_t calls = 0;
+    double ms = 0;
+  };
+
+  void print() {
+    std::lock_guard<std::mutex> lock(mutex);
+    double total = 0;
+    for (auto &[name, entry] : entries)
+      total += entry.ms;
+    std::fprintf(stderr, "kernel profile (%.3f ms in all):\n", total);
+    for (auto &[name, entry] : entries)
+      std::fprintf(stderr, "  %-24s %8" PRId64 " calls %12.3f ms %6.1f%%\n",
+                   name.c_str(), entry.calls, entry.ms,
+                   total > 0 ? 100.0 * entry.ms / total : 0.0);
+  }
+
+  std::mutex mutex;
+  std::map<std::string, Entry> entries;
+};
+
 class KernelCall {
 public:
   KernelCall(const char *kernel, ac_dtype dtype)
-      : kernel(kernel), dtype(dtype) {}
+      : kernel(kernel), dtype(dtype) {
+    if (KernelProfile::enabled())
+      start = std::chrono::steady_clock::now();
+  }
+
+  ~KernelCall() {
+    if (KernelProfile::enabled())
+      KernelProfile::add(kernel, dtype,
+                         std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+  }
 
   /// False when an earlier call of this run failed: the kernel is skipped
   /// so that the compiled model runs to its end quickly and reports that
@@ -202,6 +261,7 @@ private:
 
   const char *kernel;
   ac_dtype dtype;
+  std::chrono::steady_clock::time_point start;
 };
 
 //===----------------------------------------------------------------------===//
