@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include "llvm/ADT/TypeSwitch.h"
@@ -94,29 +95,30 @@ Value chooseDestination(RewriterBase &rewriter, Operation *op) {
                                  resultType.getElementType());
 }
 
-/// graph.reshape as a collapse to one dimension and an expansion: both are
-/// views of a contiguous buffer, and bufferization copies when the source
-/// is not contiguous.
+/// graph.reshape as one tensor.collapse_shape or tensor.expand_shape when
+/// the shapes allow it (a view even of a strided source whose merged
+/// dimensions are contiguous), else as a collapse to one dimension and an
+/// expansion. Bufferization copies when a collapse of a non-contiguous source
+/// has no strided form.
 Value lowerReshape(RewriterBase &rewriter, graph::ReshapeOp reshape) {
   Location loc = reshape.getLoc();
   Value source = reshape.getInput();
   RankedTensorType sourceType = reshape.getInput().getType();
   RankedTensorType resultType = reshape.getType();
+  if (std::optional<SmallVector<ReassociationIndices>> groups =
+          getReassociationIndicesForReshape(sourceType, resultType)) {
+    if (sourceType.getRank() > resultType.getRank())
+      return tensor::CollapseShapeOp::create(rewriter, loc, resultType, source,
+                                             *groups);
+    return tensor::ExpandShapeOp::create(rewriter, loc, resultType, source,
+                                         *groups);
+  }
   auto allDims = [](int64_t rank) {
     ReassociationIndices group;
     for (int64_t dim = 0; dim < rank; ++dim)
       group.push_back(dim);
     return SmallVector<ReassociationIndices>{group};
   };
-  if (sourceType.getRank() == 0 || resultType.getRank() == 0) {
-    // A rank-0 reshape has no one-dimensional form; reassociations of the
-    // size-1 dims to nothing express it.
-    if (sourceType.getRank() == 0)
-      return tensor::ExpandShapeOp::create(rewriter, loc, resultType, source,
-                                           ArrayRef<ReassociationIndices>{});
-    return tensor::CollapseShapeOp::create(rewriter, loc, resultType, source,
-                                           ArrayRef<ReassociationIndices>{});
-  }
   Value flat = source;
   if (sourceType.getRank() != 1)
     flat = tensor::CollapseShapeOp::create(rewriter, loc, source,

@@ -137,9 +137,9 @@ FailureOr<MemoryPlan> autochunk::planMemory(func::FuncOp func,
           std::max(offset, static_cast<int64_t>(llvm::alignTo(end, alignment)));
     }
     buffer->offset = offset;
-    plan.arenaBytes = std::max(
-        plan.arenaBytes,
-        static_cast<int64_t>(llvm::alignTo(offset + buffer->bytes, alignment)));
+    // The arena ends at the last buffer's last byte: offsets are aligned,
+    // the size is not padded, so it equals the bytes the kernels can touch.
+    plan.arenaBytes = std::max(plan.arenaBytes, offset + buffer->bytes);
     placed.push_back(buffer);
   }
   return plan;

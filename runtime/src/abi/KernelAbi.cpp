@@ -494,6 +494,30 @@ ac_status ac_abi_status(void) {
 
 const char *ac_abi_error_message(void) { return runMessage; }
 
+/// One-shot bufferization emits memref.copy when a view has no strided form
+/// (a reshape that merges non-contiguous dimensions of a slice), and its
+/// lowering calls memrefCopy(element size, source, destination) with
+/// unranked memrefs ({rank, descriptor}). MLIR's runner utilities would
+/// provide it; compiled models must not depend on any libMLIR, so the
+/// runtime does. A copy moves bits, so the 2-byte types share one dtype.
+struct ac_unranked_memref {
+  int64_t rank;
+  void *descriptor;
+};
+
+void memrefCopy(int64_t elementSize, ac_unranked_memref *source,
+                ac_unranked_memref *destination) {
+  if ((elementSize != 4 && elementSize != 2) || !source || !destination) {
+    KernelCall call("memref.copy", AC_F32);
+    call.fail(AC_ERROR_INVALID_ARGUMENT,
+              "unsupported element size %" PRId64 " or null buffer",
+              elementSize);
+    return;
+  }
+  callCopy("memref.copy", elementSize == 4 ? AC_F32 : AC_F16, source->rank,
+           source->descriptor, destination->rank, destination->descriptor);
+}
+
 // The entry points, with the argument order of mlir_abi.h.
 #define AC_DEFINE_KERNEL_ENTRY_POINTS(SUFFIX, DTYPE)                           \
   void ac_kernel_exp_##SUFFIX(int64_t ir, void *in, int64_t outr, void *out) { \

@@ -31,7 +31,8 @@ struct PlannedBuffer {
 
 struct MemoryPlan {
   llvm::SmallVector<PlannedBuffer> buffers;
-  /// The arena size: the largest offset + size, rounded up to the alignment.
+  /// The arena size: the largest offset + size (offsets are aligned; the
+  /// size is not padded).
   int64_t arenaBytes = 0;
   int64_t alignment = 0;
 };
