@@ -5,7 +5,10 @@
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -189,8 +192,15 @@ static StringRef phasePipeline(Phase phase) {
   case Phase::Kernels:
     return "func.func(autochunk-lower-graph-to-kernels),canonicalize";
   case Phase::Bufferized:
-    return "one-shot-bufferize{bufferize-function-boundaries "
-           "function-boundary-type-conversion=identity-layout-map}";
+    // Empty-tensor elimination lets the last op of a chunk write straight
+    // into its slice of the full result.
+    return "eliminate-empty-tensors,"
+           "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           // Drops the self-copies of insert_slice into a buffer the chunk
+           // already wrote in place, and loop-carried buffers that are only
+           // passed through.
+           "canonicalize,cse,canonicalize";
   case Phase::Planned:
     return "func.func(autochunk-plan-memory),canonicalize";
   case Phase::Calls:
@@ -216,8 +226,13 @@ static LogicalResult checkContract(ModuleOp module, Phase phase) {
       return WalkResult::advance();
     switch (phase) {
     case Phase::Graph:
-      if (!isa<graph::GraphDialect, func::FuncDialect>(op->getDialect()))
-        return violation(op, "only graph and func ops may appear");
+      // Chunk loops bring scf loops, tensor slices and index arithmetic.
+      if (!isa<graph::GraphDialect, func::FuncDialect, scf::SCFDialect>(
+              op->getDialect()) &&
+          !isa<tensor::EmptyOp, tensor::ExtractSliceOp, tensor::InsertSliceOp,
+               arith::ConstantIndexOp, arith::AddIOp>(op))
+        return violation(op, "only graph ops, func ops and chunk loops may "
+                             "appear");
       break;
     case Phase::Kernels:
       if (isa<graph::GraphDialect>(op->getDialect()))

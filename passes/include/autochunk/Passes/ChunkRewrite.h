@@ -1,0 +1,51 @@
+//===- ChunkRewrite.h - rewrite a region into a loop over chunks -*- C++
+//-*-===//
+//
+// The mechanics of AutoChunk's rewrite: given a region of graph ops and, for
+// every value it produces or slices, the dimension it is chunked along, build
+// an scf.for over chunks whose body computes one chunk of every region output
+// from tensor.extract_slice'd inputs and writes it with tensor.insert_slice
+// into the full result. Each region op is cloned once per iteration, in
+// order (a region is a DAG: a producer shared by two consumers is computed
+// once per chunk, not once per use). Shapes stay static: a chunk size that
+// does not divide the extent gets one more copy of the body for the
+// remainder, after the loop.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_PASSES_CHUNKREWRITE_H
+#define AUTOCHUNK_PASSES_CHUNKREWRITE_H
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace autochunk {
+
+struct ChunkRegion {
+  /// The ops to chunk, all in one block, in block order.
+  llvm::SmallVector<mlir::Operation *> ops;
+  /// The chunked dimension of every result of `ops`, and of every region
+  /// input that is sliced; inputs without an entry are used whole.
+  llvm::DenseMap<mlir::Value, int64_t> chunkDims;
+  /// The extent of the chunked dimension (the same for every chunked value).
+  int64_t extent = 0;
+  int64_t chunkSize = 0;
+};
+
+/// What the rewrite built.
+struct ChunkLoop {
+  mlir::scf::ForOp loop; ///< null when the chunk size covers the extent
+  int64_t numChunks = 0; ///< including the remainder chunk
+};
+
+/// Rewrites `region` into a loop over chunks, replacing the region's outputs
+/// (results used outside it) and erasing its ops. Fails without changing the
+/// IR, with a diagnostic, when the region is not well formed (a chunked value
+/// whose dimension has another extent, an op using a region result from
+/// outside before the loop could run, ...).
+mlir::FailureOr<ChunkLoop> rewriteChunkRegion(mlir::RewriterBase &rewriter,
+                                              const ChunkRegion &region);
+
+} // namespace autochunk
+
+#endif // AUTOCHUNK_PASSES_CHUNKREWRITE_H

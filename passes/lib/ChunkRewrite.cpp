@@ -1,0 +1,251 @@
+//===- ChunkRewrite.cpp - rewrite a region into a loop over chunks --------===//
+
+#include "autochunk/Passes/ChunkRewrite.h"
+
+#include "autochunk/Dialect/Graph/GraphOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace {
+
+/// `type` with dimension `dim` resized to `size`.
+RankedTensorType withDimSize(RankedTensorType type, int64_t dim, int64_t size) {
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = size;
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+/// Offsets, sizes and strides of the chunk [offset, offset + size) of `type`
+/// along `dim`, whole along every other dimension.
+void chunkBox(OpBuilder &builder, RankedTensorType type, int64_t dim,
+              OpFoldResult offset, int64_t size,
+              SmallVectorImpl<OpFoldResult> &offsets,
+              SmallVectorImpl<OpFoldResult> &sizes,
+              SmallVectorImpl<OpFoldResult> &strides) {
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    offsets.push_back(d == dim ? offset : builder.getIndexAttr(0));
+    sizes.push_back(builder.getIndexAttr(d == dim ? size : type.getDimSize(d)));
+    strides.push_back(builder.getIndexAttr(1));
+  }
+}
+
+class RegionRewriter {
+public:
+  RegionRewriter(RewriterBase &rewriter, const ChunkRegion &region)
+      : rewriter(rewriter), region(region) {}
+
+  FailureOr<ChunkLoop> run() {
+    if (failed(validate()))
+      return failure();
+    collectBoundary();
+    Operation *insertionPoint = findInsertionPoint();
+    if (!insertionPoint)
+      return failure();
+
+    Location loc = region.ops.front()->getLoc();
+    rewriter.setInsertionPoint(insertionPoint);
+    SmallVector<Value> accumulators;
+    for (Value output : outputs) {
+      auto type = cast<RankedTensorType>(output.getType());
+      accumulators.push_back(tensor::EmptyOp::create(
+          rewriter, loc, type.getShape(), type.getElementType()));
+    }
+
+    ChunkLoop result;
+    int64_t size = region.chunkSize;
+    int64_t fullChunks = region.extent / size;
+    int64_t remainder = region.extent % size;
+    result.numChunks = fullChunks + (remainder ? 1 : 0);
+    Value lower = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value upper =
+        arith::ConstantIndexOp::create(rewriter, loc, fullChunks * size);
+    Value step = arith::ConstantIndexOp::create(rewriter, loc, size);
+    auto loop =
+        scf::ForOp::create(rewriter, loc, lower, upper, step, accumulators,
+                           [&](OpBuilder &builder, Location bodyLoc, Value iv,
+                               ValueRange iterArgs) {
+                             SmallVector<Value> updated =
+                                 emitChunk(builder, iv, size, iterArgs);
+                             scf::YieldOp::create(builder, bodyLoc, updated);
+                           });
+    loop->setAttr("autochunk.chunk_size", rewriter.getI64IntegerAttr(size));
+    loop->setAttr("autochunk.extent",
+                  rewriter.getI64IntegerAttr(region.extent));
+    result.loop = loop;
+    SmallVector<Value> finals(loop.getResults());
+    if (remainder) {
+      rewriter.setInsertionPointAfter(loop);
+      Value offset =
+          arith::ConstantIndexOp::create(rewriter, loc, fullChunks * size);
+      finals = emitChunk(rewriter, offset, remainder, finals);
+    }
+
+    for (auto [output, replacement] : llvm::zip_equal(outputs, finals))
+      rewriter.replaceUsesWithIf(output, replacement, [&](OpOperand &use) {
+        return !regionOps.contains(use.getOwner());
+      });
+    for (Operation *op : llvm::reverse(region.ops))
+      rewriter.eraseOp(op);
+    return result;
+  }
+
+private:
+  LogicalResult validate() {
+    if (region.ops.empty())
+      return failure();
+    Operation *first = region.ops.front();
+    if (region.chunkSize <= 0 || region.chunkSize >= region.extent)
+      return first->emitError("chunk size ")
+             << region.chunkSize << " must be in [1, " << region.extent << ")";
+    Block *block = first->getBlock();
+    for (Operation *op : region.ops) {
+      if (op->getBlock() != block)
+        return op->emitError("chunk region ops must share one block");
+      if (op->getNumRegions() != 0)
+        return op->emitError("chunk region ops must not hold regions");
+      regionOps.insert(op);
+      for (Value result : op->getResults())
+        if (!region.chunkDims.count(result))
+          return op->emitError("every result of a chunk region needs a chunk "
+                               "dimension (an op that does not depend on it "
+                               "belongs outside the loop)");
+    }
+    for (auto [value, dim] : region.chunkDims) {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (!type || dim < 0 || dim >= type.getRank() ||
+          type.getDimSize(dim) != region.extent)
+        return first->emitError("chunked value of type ")
+               << value.getType() << " has no dimension " << dim
+               << " of extent " << region.extent;
+    }
+    return success();
+  }
+
+  void collectBoundary() {
+    llvm::SetVector<Value> inputSet;
+    for (Operation *op : region.ops) {
+      for (Value operand : op->getOperands())
+        if (!operand.getDefiningOp() ||
+            !regionOps.contains(operand.getDefiningOp()))
+          inputSet.insert(operand);
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+              return !regionOps.contains(user);
+            }))
+          outputs.push_back(result);
+    }
+    inputs = inputSet.takeVector();
+  }
+
+  /// Just before the first op outside the region that uses a region output,
+  /// or after the last region op; null (with a diagnostic) when an input of
+  /// the region is only defined after that point.
+  Operation *findInsertionPoint() {
+    Block *block = region.ops.front()->getBlock();
+    Operation *point = region.ops.back()->getNextNode();
+    for (Value output : outputs)
+      for (Operation *user : output.getUsers()) {
+        if (regionOps.contains(user))
+          continue;
+        Operation *ancestor = block->findAncestorOpInBlock(*user);
+        if (ancestor && ancestor->isBeforeInBlock(point))
+          point = ancestor;
+      }
+    for (Value input : inputs) {
+      Operation *definition = input.getDefiningOp();
+      if (!definition || definition->getBlock() != block)
+        continue;
+      if (!definition->isBeforeInBlock(point)) {
+        region.ops.front()->emitError(
+            "the chunk region reads a value defined after its results are "
+            "used; it cannot become one loop");
+        return nullptr;
+      }
+    }
+    return point;
+  }
+
+  /// Emits one chunk of size `size` at `offset`: slices the inputs, clones
+  /// the region ops once each, and inserts the outputs into `accumulators`.
+  SmallVector<Value> emitChunk(OpBuilder &builder, Value offset, int64_t size,
+                               ValueRange accumulators) {
+    IRMapping mapping;
+    Location loc = region.ops.front()->getLoc();
+    for (Value input : inputs) {
+      auto dim = region.chunkDims.find(input);
+      if (dim == region.chunkDims.end())
+        continue;
+      auto type = cast<RankedTensorType>(input.getType());
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      chunkBox(builder, type, dim->second, offset, size, offsets, sizes,
+               strides);
+      mapping.map(input, tensor::ExtractSliceOp::create(
+                             builder, loc, withDimSize(type, dim->second, size),
+                             input, offsets, sizes, strides));
+    }
+    for (Operation *op : region.ops)
+      cloneChunked(builder, op, offset, size, mapping);
+    SmallVector<Value> updated;
+    for (auto [output, accumulator] : llvm::zip_equal(outputs, accumulators)) {
+      int64_t dim = region.chunkDims.lookup(output);
+      auto type = cast<RankedTensorType>(output.getType());
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      chunkBox(builder, type, dim, offset, size, offsets, sizes, strides);
+      updated.push_back(
+          tensor::InsertSliceOp::create(builder, loc, mapping.lookup(output),
+                                        accumulator, offsets, sizes, strides));
+    }
+    return updated;
+  }
+
+  /// Clones `op` for one chunk: its chunked results get the chunk's size,
+  /// and the few ops whose attributes or operands encode positions along a
+  /// dimension are adjusted.
+  void cloneChunked(OpBuilder &builder, Operation *op, Value offset,
+                    int64_t size, IRMapping &mapping) {
+    Operation *clone = builder.clone(*op, mapping);
+    for (auto [original, cloned] :
+         llvm::zip_equal(op->getResults(), clone->getResults()))
+      cloned.setType(withDimSize(cast<RankedTensorType>(original.getType()),
+                                 region.chunkDims.lookup(original), size));
+    if (auto slice = dyn_cast<graph::SliceOp>(clone)) {
+      // A chunked slice dimension is a whole one: it ends at the chunk size.
+      SmallVector<int64_t> limits(slice.getLimits());
+      limits[region.chunkDims.lookup(op->getResult(0))] = size;
+      slice.setLimits(limits);
+    } else if (auto mask = dyn_cast<graph::CausalMaskOp>(clone)) {
+      // The chunk's position in the full logits moves the diagonal.
+      int64_t dim = region.chunkDims.lookup(op->getResult(0));
+      int64_t rank = mask.getType().getRank();
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPoint(mask);
+      auto shifted = [&](Value existing) -> Value {
+        if (!existing)
+          return offset;
+        return arith::AddIOp::create(builder, mask.getLoc(), existing, offset);
+      };
+      if (dim == rank - 2)
+        mask.getRowOffsetMutable().assign(shifted(mask.getRowOffset()));
+      else if (dim == rank - 1)
+        mask.getColOffsetMutable().assign(shifted(mask.getColOffset()));
+    }
+  }
+
+  RewriterBase &rewriter;
+  const ChunkRegion &region;
+  llvm::SmallPtrSet<Operation *, 16> regionOps;
+  SmallVector<Value> inputs, outputs;
+};
+
+} // namespace
+
+FailureOr<ChunkLoop> autochunk::rewriteChunkRegion(RewriterBase &rewriter,
+                                                   const ChunkRegion &region) {
+  return RegionRewriter(rewriter, region).run();
+}
