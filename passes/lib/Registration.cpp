@@ -2,6 +2,8 @@
 
 #include "autochunk/Passes/Registration.h"
 
+#include "autochunk/Dialect/Graph/DimensionFlowLinalg.h"
+#include "autochunk/Dialect/Graph/DimensionFlowOpInterface.h"
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
 #include "autochunk/Passes/Passes.h"
@@ -15,6 +17,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -24,17 +27,19 @@
 #include "mlir/Transforms/Passes.h"
 
 void autochunk::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<graph::GraphDialect, kernel::KernelDialect,
-                  mlir::arith::ArithDialect,
-                  mlir::bufferization::BufferizationDialect,
-                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
-                  mlir::LLVM::LLVMDialect, mlir::memref::MemRefDialect,
-                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  registry.insert<
+      graph::GraphDialect, kernel::KernelDialect, mlir::arith::ArithDialect,
+      mlir::bufferization::BufferizationDialect, mlir::cf::ControlFlowDialect,
+      mlir::func::FuncDialect, mlir::LLVM::LLVMDialect,
+      mlir::linalg::LinalgDialect, mlir::memref::MemRefDialect,
+      mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   mlir::arith::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
   mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  graph::registerDimensionFlowExternalModels(registry);
+  registerLinalgDimensionFlowExternalModels(registry);
 }
 
 void autochunk::registerAllPasses() {

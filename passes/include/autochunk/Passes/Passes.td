@@ -93,4 +93,19 @@ def LowerKernelsToCallsPass
                            "mlir::func::FuncDialect"];
 }
 
+def TestPrintDimensionFlowPass
+    : Pass<"autochunk-test-print-dimension-flow", "mlir::func::FuncOp"> {
+  let summary = "Prints the dimension flow of every op (for tests)";
+  let description = [{
+    For every op of the function with a ranked tensor result, in program
+    order, prints one line per result: the op name, the result index and,
+    per result dimension, its sources (`d1 <- {op0.d1, op1.d1}`, operand
+    index and dimension; `{}` when the op produces any slice of it from
+    whole operands), `mixed` or `opaque`; then one line with the reduced
+    operand dimensions (`none` if there are none). An op without
+    DimensionFlowOpInterface, or whose flow cannot be given, prints
+    `barrier`. The IR is left unchanged.
+  }];
+}
+
 #endif // AUTOCHUNK_PASSES_TD
