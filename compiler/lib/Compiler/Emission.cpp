@@ -368,13 +368,6 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     args.push_back(artifact.str().str());
     if (failed(runCompilerDriver(args, error)))
       return failure();
-    if (library) {
-      SmallString<256> headerPath(outputPath);
-      llvm::sys::path::replace_extension(headerPath, "h");
-      if (failed(writeFileAtomically(headerPath,
-                                     generateLibraryHeader(interface), error)))
-        return failure();
-    }
   }
   // Copy next to the destination, then rename: the output appears whole.
   SmallString<256> staging(outputPath);
@@ -391,6 +384,17 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     llvm::sys::fs::remove(staging);
     error = "cannot write '" + outputPath.str() + "': " + ec.message();
     return failure();
+  }
+  // The header comes last, so a library that could not be written leaves
+  // no header behind.
+  if (kind == EmitKind::Library) {
+    SmallString<256> headerPath(outputPath);
+    llvm::sys::path::replace_extension(headerPath, "h");
+    if (failed(writeFileAtomically(headerPath,
+                                   generateLibraryHeader(interface), error))) {
+      llvm::sys::fs::remove(outputPath);
+      return failure();
+    }
   }
   return success();
 }

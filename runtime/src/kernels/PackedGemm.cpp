@@ -13,6 +13,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 using namespace autochunk::runtime;
 
 namespace {
@@ -203,19 +205,34 @@ ac_status packedGemmF32(const char *kernel, int64_t m, int64_t n, int64_t k,
             int64_t col0 = colPanel * kTileCols;
             int64_t rows = std::min(kTileRows, m - row0);
             int64_t cols = std::min(kTileCols, n - col0);
+            // Unit column stride (the usual case) moves rows with memcpy:
+            // with a small K the tile's load and store would otherwise cost
+            // as much as its arithmetic.
+            const bool unitColumns = c.colStride == 1;
             std::fill(tile, tile + kTileRows * kTileCols, 0.0f);
             if (!first)
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t cc = 0; cc < cols; ++cc)
-                  tile[r * kTileCols + cc] = cData[(row0 + r) * c.rowStride +
-                                                   (col0 + cc) * c.colStride];
+              for (int64_t r = 0; r < rows; ++r) {
+                float *source = cData + (row0 + r) * c.rowStride;
+                if (unitColumns)
+                  std::memcpy(tile + r * kTileCols, source + col0,
+                              cols * sizeof(float));
+                else
+                  for (int64_t cc = 0; cc < cols; ++cc)
+                    tile[r * kTileCols + cc] =
+                        source[(col0 + cc) * c.colStride];
+              }
             if (kc > 0)
               microKernel.run(kc, aPacked + rowPanel * kTileRows * kc,
                               bPacked + colPanel * kTileCols * kc, tile);
-            for (int64_t r = 0; r < rows; ++r)
-              for (int64_t cc = 0; cc < cols; ++cc)
-                cData[(row0 + r) * c.rowStride + (col0 + cc) * c.colStride] =
-                    tile[r * kTileCols + cc];
+            for (int64_t r = 0; r < rows; ++r) {
+              float *target = cData + (row0 + r) * c.rowStride;
+              if (unitColumns)
+                std::memcpy(target + col0, tile + r * kTileCols,
+                            cols * sizeof(float));
+              else
+                for (int64_t cc = 0; cc < cols; ++cc)
+                  target[(col0 + cc) * c.colStride] = tile[r * kTileCols + cc];
+            }
           }
         });
   }
