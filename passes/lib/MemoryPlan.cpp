@@ -2,6 +2,8 @@
 
 #include "autochunk/Passes/MemoryPlan.h"
 
+#include "autochunk/Dialect/Kernel/KernelDialect.h"
+
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -66,6 +68,28 @@ SmallVector<Value> collectAliases(Value root) {
 }
 
 } // namespace
+
+void autochunk::prepareOutputsForPlanning(func::FuncOp func) {
+  auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+  OpBuilder builder(returnOp);
+  DenseSet<Value> seen;
+  for (OpOperand &operand : returnOp->getOpOperands()) {
+    Value value = operand.get();
+    auto alloc = value.getDefiningOp<memref::AllocOp>();
+    // A buffer returned twice needs a second buffer for its second name.
+    if (alloc && seen.insert(value).second)
+      continue;
+    auto type = cast<MemRefType>(value.getType());
+    auto fresh = memref::AllocOp::create(
+        builder, returnOp.getLoc(),
+        MemRefType::get(type.getShape(), type.getElementType()));
+    kernel::CallOp::create(builder, returnOp.getLoc(), TypeRange{}, "copy",
+                           ValueRange{value}, ValueRange{fresh},
+                           builder.getDictionaryAttr({}));
+    operand.set(fresh);
+    seen.insert(fresh);
+  }
+}
 
 FailureOr<MemoryPlan> autochunk::planMemory(func::FuncOp func,
                                             int64_t alignment) {

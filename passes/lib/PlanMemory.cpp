@@ -25,30 +25,6 @@ using namespace autochunk;
 
 namespace {
 
-/// Makes every returned value the direct result of its own memref.alloc, so
-/// that each output is one arena buffer the caller can read.
-void materializeOutputs(func::FuncOp func) {
-  auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
-  OpBuilder builder(returnOp);
-  DenseSet<Value> seen;
-  for (OpOperand &operand : returnOp->getOpOperands()) {
-    Value value = operand.get();
-    auto alloc = value.getDefiningOp<memref::AllocOp>();
-    // A buffer returned twice needs a second buffer for its second name.
-    if (alloc && seen.insert(value).second)
-      continue;
-    auto type = cast<MemRefType>(value.getType());
-    auto fresh = memref::AllocOp::create(
-        builder, returnOp.getLoc(),
-        MemRefType::get(type.getShape(), type.getElementType()));
-    kernel::CallOp::create(builder, returnOp.getLoc(), TypeRange{}, "copy",
-                           ValueRange{value}, ValueRange{fresh},
-                           builder.getDictionaryAttr({}));
-    operand.set(fresh);
-    seen.insert(fresh);
-  }
-}
-
 struct PlanMemoryPass
     : public autochunk::impl::PlanMemoryPassBase<PlanMemoryPass> {
   using PlanMemoryPassBase::PlanMemoryPassBase;
@@ -64,7 +40,7 @@ struct PlanMemoryPass
             << type;
         return signalPassFailure();
       }
-    materializeOutputs(func);
+    prepareOutputsForPlanning(func);
     FailureOr<MemoryPlan> plan = planMemory(func, alignment);
     if (failed(plan))
       return signalPassFailure();

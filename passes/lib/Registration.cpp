@@ -7,6 +7,7 @@
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
 #include "autochunk/Passes/Passes.h"
+#include "autochunk/Passes/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -55,4 +56,5 @@ void autochunk::registerAllPasses() {
   mlir::registerReconcileUnrealizedCastsPass();
   mlir::registerSCFToControlFlowPass();
   registerAutoChunkPasses();
+  registerAutoChunkPipelines();
 }

@@ -4,13 +4,14 @@
 
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
+#include "autochunk/Passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -184,34 +185,15 @@ FailureOr<ModelInterface> autochunk::extractModelInterface(ModuleOp module) {
 //===----------------------------------------------------------------------===//
 
 /// The pass pipeline that takes the module from the phase before `phase` to
-/// `phase`.
+/// `phase`: canonicalization for the graph, then the shared lowering steps.
 static StringRef phasePipeline(Phase phase) {
-  switch (phase) {
-  case Phase::Graph:
+  static_assert(static_cast<int>(Phase::LLVM) - 1 ==
+                    static_cast<int>(LoweringStep::LLVM),
+                "every phase after graph is one lowering step");
+  if (phase == Phase::Graph)
     return "canonicalize";
-  case Phase::Kernels:
-    return "func.func(autochunk-lower-graph-to-kernels),canonicalize";
-  case Phase::Bufferized:
-    // Empty-tensor elimination lets the last op of a chunk write straight
-    // into its slice of the full result.
-    return "eliminate-empty-tensors,"
-           "one-shot-bufferize{bufferize-function-boundaries "
-           "function-boundary-type-conversion=identity-layout-map},"
-           // Drops the self-copies of insert_slice into a buffer the chunk
-           // already wrote in place, and loop-carried buffers that are only
-           // passed through.
-           "canonicalize,cse,canonicalize";
-  case Phase::Planned:
-    return "func.func(autochunk-plan-memory),canonicalize";
-  case Phase::Calls:
-    return "autochunk-lower-kernels-to-calls";
-  case Phase::LLVM:
-    return "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-           "finalize-memref-to-llvm,convert-arith-to-llvm,"
-           "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
-           "reconcile-unrealized-casts";
-  }
-  llvm_unreachable("unknown phase");
+  return getLoweringPipeline(
+      static_cast<LoweringStep>(static_cast<int>(phase) - 1));
 }
 
 /// Fails loudly, naming the first op that breaks the phase's contract.

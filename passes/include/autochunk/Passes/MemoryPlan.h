@@ -37,6 +37,12 @@ struct MemoryPlan {
   int64_t alignment = 0;
 };
 
+/// Makes every value `func` returns the direct result of a memref.alloc of
+/// its own (a copy is inserted for a view, an argument, a constant or a
+/// buffer returned twice), so that each output is one arena buffer the
+/// caller can read. Run before planMemory.
+void prepareOutputsForPlanning(mlir::func::FuncOp func);
+
 /// Plans every memref.alloc of `func`. Fails (with a diagnostic) on an
 /// allocation whose size is not static.
 mlir::FailureOr<MemoryPlan> planMemory(mlir::func::FuncOp func,

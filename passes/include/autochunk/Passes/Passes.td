@@ -93,6 +93,23 @@ def LowerKernelsToCallsPass
                            "mlir::func::FuncDialect"];
 }
 
+def TestChunkRewritePass
+    : Pass<"autochunk-test-chunk-rewrite", "mlir::func::FuncOp"> {
+  let summary = "Chunks regions marked by test attributes (for tests)";
+  let description = [{
+    Exercises the chunk rewrite (ChunkRewrite.h) without the search: the ops
+    of region N carry `test.chunk_region = N`, `test.chunk_dims` (the chunked
+    dimension of each result) and `test.operand_chunk_dims` (the sliced
+    dimension of each operand, -1 for an operand used whole). Each region is
+    rewritten into a loop over chunks of `chunk-size`.
+  }];
+  let options = [Option<"chunkSize", "chunk-size", "int64_t", "1",
+                        "The chunk size of every region">];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def TestPrintDimensionFlowPass
     : Pass<"autochunk-test-print-dimension-flow", "mlir::func::FuncOp"> {
   let summary = "Prints the dimension flow of every op (for tests)";
@@ -105,6 +122,16 @@ def TestPrintDimensionFlowPass
     operand dimensions (`none` if there are none). An op without
     DimensionFlowOpInterface, or whose flow cannot be given, prints
     `barrier`. The IR is left unchanged.
+  }];
+}
+
+def TestPrintMemoryEstimatePass
+    : Pass<"autochunk-test-print-memory-estimate", "mlir::func::FuncOp"> {
+  let summary = "Prints the exact activation memory estimate (for tests)";
+  let description = [{
+    Prints the estimate of MemoryEstimate.h for each function: the planned
+    arena, the input and weight bytes, the live bytes at every op (name and
+    location) and the peak. The IR is left unchanged.
   }];
 }
 

@@ -1,0 +1,59 @@
+//===- Pipelines.cpp - the AutoChunk lowering pipelines -------------------===//
+
+#include "autochunk/Passes/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+StringRef autochunk::getLoweringPipeline(LoweringStep step) {
+  switch (step) {
+  case LoweringStep::Kernels:
+    return "func.func(autochunk-lower-graph-to-kernels),canonicalize";
+  case LoweringStep::Bufferize:
+    // Empty-tensor elimination lets the last op of a chunk write straight
+    // into its slice of the full result; the canonicalizations afterwards
+    // drop the self-copies of insert_slice into a buffer the chunk already
+    // wrote in place, and loop-carried buffers that are only passed through.
+    return "eliminate-empty-tensors,"
+           "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "canonicalize,cse,canonicalize";
+  case LoweringStep::Plan:
+    return "func.func(autochunk-plan-memory),canonicalize";
+  case LoweringStep::Calls:
+    return "autochunk-lower-kernels-to-calls";
+  case LoweringStep::LLVM:
+    return "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+           "finalize-memref-to-llvm,convert-arith-to-llvm,"
+           "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+           "reconcile-unrealized-casts";
+  }
+  llvm_unreachable("unknown lowering step");
+}
+
+/// Appends the steps from Kernels through `last` to `pm`. The step strings
+/// are constants that the lit tests exercise, so a parse failure is a bug.
+static void addLoweringSteps(OpPassManager &pm, LoweringStep last) {
+  for (int step = 0; step <= static_cast<int>(last); ++step)
+    if (failed(parsePassPipeline(
+            getLoweringPipeline(static_cast<LoweringStep>(step)), pm,
+            llvm::errs())))
+      llvm::report_fatal_error("an AutoChunk lowering step does not parse");
+}
+
+void autochunk::registerAutoChunkPipelines() {
+  PassPipelineRegistration<>(
+      "autochunk-lower-to-plan",
+      "Lowers graph ops to kernel calls, bufferizes and plans the arena",
+      [](OpPassManager &pm) { addLoweringSteps(pm, LoweringStep::Plan); });
+  PassPipelineRegistration<>(
+      "autochunk-lower-to-llvm",
+      "Lowers graph ops all the way to the LLVM dialect (runtime calls)",
+      [](OpPassManager &pm) { addLoweringSteps(pm, LoweringStep::LLVM); });
+}
