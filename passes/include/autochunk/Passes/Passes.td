@@ -135,4 +135,54 @@ def TestPrintMemoryEstimatePass
   }];
 }
 
+def AutoChunkPass : Pass<"autochunk-chunk", "mlir::func::FuncOp"> {
+  let summary = "Chunks activation peaks into loops to meet a memory budget";
+  let description = [{
+    AutoChunk itself: finds the activation peaks of each function (the
+    liveness model of ChunkSearch.h), searches chunk regions around them,
+    selects with a beam search the regions, chunk dimensions and chunk sizes
+    that bring the predicted peak under `memory-budget` at the least
+    predicted time on `target` (CostModel.h), and rewrites each chosen region
+    into an scf.for over chunks (ChunkRewrite.h).
+
+    The budget is bytes ("123456"), a size ("512MiB", "2GiB", "2GB") or a
+    fraction of the unchunked peak ("0.3x"). Without a budget the pass does
+    nothing. A budget no plan reaches is an error that names the smallest
+    peak reached.
+
+    The plan is recorded on the function: `autochunk.plan`, one dictionary
+    per region (`region`, `ops`, `dim`, `extent`, `chunk_size`,
+    `bytes_before`, `bytes_after`, `slowdown`), and `autochunk.peak_before`,
+    `autochunk.peak_after`, `autochunk.predicted_slowdown`; each loop gets
+    `autochunk.region`, its index in the plan.
+  }];
+  let options = [
+    Option<"memoryBudget", "memory-budget", "std::string", "\"\"",
+           "Activation memory budget: bytes, 512MiB, 2GiB or 0.3x">,
+    Option<"targetName", "target", "std::string", "\"cpu\"",
+           "The cost model's target: cpu or h100">,
+    Option<"beamWidth", "beam-width", "unsigned", "4",
+           "Plans the selection keeps per step (1: greedy)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def TestPrintChunkCandidatesPass
+    : Pass<"autochunk-test-print-chunk-candidates", "mlir::func::FuncOp"> {
+  let summary = "Prints AutoChunk's candidate regions per peak (for tests)";
+  let description = [{
+    Prints the unchunked activation peak and, for up to `peaks` peaks, the
+    candidate regions the search forms there: the seed value's op and chunk
+    dimension, the extent, the ops (top-level index and name), the bytes
+    live around the loop, the body's bytes per chunk row and the function's
+    peak with the region chunked at chunk size 1. The next peak is the one
+    left after chunking the previous peak's lowest-peak candidate. The IR is
+    left unchanged.
+  }];
+  let options = [Option<"peaks", "peaks", "unsigned", "1",
+                        "How many peaks to print">];
+}
+
 #endif // AUTOCHUNK_PASSES_TD

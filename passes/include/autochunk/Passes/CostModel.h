@@ -1,0 +1,79 @@
+//===- CostModel.h - predicted time of graph ops and chunk loops -*- C++
+//-*-===//
+//
+// AutoChunk's time model: every graph op costs FLOPs and bytes moved, run
+// against a target's peak rates (a roofline: max(flops / peak, bytes /
+// bandwidth)) plus a fixed overhead per kernel call. A chunked region runs
+// its ops once per chunk on chunk-sized data, so small chunks pay call and
+// iteration overhead, and an operand read whole by every chunk (the keys of
+// attention) is moved once per chunk.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_PASSES_COSTMODEL_H
+#define AUTOCHUNK_PASSES_COSTMODEL_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/IR/Value.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <optional>
+#include <string>
+
+namespace autochunk {
+
+/// What the time model knows of a machine.
+struct Target {
+  std::string name;
+  double peakFlops = 0;         ///< FLOP/s
+  double bandwidth = 0;         ///< bytes/s
+  double callOverhead = 0;      ///< seconds per kernel call
+  double iterationOverhead = 0; ///< seconds per chunk-loop iteration
+};
+
+/// The built-in targets: "cpu" (two cores, fp32) and "h100" (fp32 without
+/// TF32); std::nullopt for any other name.
+std::optional<Target> getTarget(llvm::StringRef name);
+
+/// The work of one op run once.
+struct OpCost {
+  double flops = 0;
+  double bytes = 0;
+  int64_t calls = 0;
+};
+
+/// The work of `op` on whole tensors: contractions (matmul, linear, einsum)
+/// two FLOPs per multiply-add; elementwise ops one FLOP per result element,
+/// softmax 4 and layer_norm 6 per element, reductions one per input element;
+/// bytes are every tensor operand read once and every result written once.
+/// Views (reshape, slice) and constants cost nothing and make no call; a
+/// concat is one copy per input. Ops of other dialects cost nothing.
+OpCost estimateOpCost(mlir::Operation *op);
+
+/// The work of `op` on one chunk that is `fraction` of the extent: FLOPs and
+/// results scale by `fraction`, and so do operands marked in
+/// `operandSliced`; the other operands are read whole.
+OpCost estimateChunkOpCost(mlir::Operation *op,
+                           llvm::ArrayRef<bool> operandSliced, double fraction);
+
+/// Roofline time of `cost` on `target`, plus its calls' overhead.
+double predictSeconds(const OpCost &cost, const Target &target);
+
+/// Time of `ops` run unchunked.
+double predictSeconds(llvm::ArrayRef<mlir::Operation *> ops,
+                      const Target &target);
+
+/// Time of the chunk loop over `ops` (a region in block order; `chunkDims`
+/// holds every chunked value, as in ChunkRegion): ceil(extent / chunkSize)
+/// chunks, the last one possibly smaller, each running every op on its
+/// chunk, copying each region output's chunk into the full result (one call
+/// and twice the chunk's bytes) and paying the iteration overhead.
+double
+predictChunkedSeconds(llvm::ArrayRef<mlir::Operation *> ops,
+                      const llvm::DenseMap<mlir::Value, int64_t> &chunkDims,
+                      int64_t extent, int64_t chunkSize, const Target &target);
+
+} // namespace autochunk
+
+#endif // AUTOCHUNK_PASSES_COSTMODEL_H

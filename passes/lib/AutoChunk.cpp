@@ -1,0 +1,152 @@
+//===- AutoChunk.cpp - the autochunk-chunk pass ---------------------------===//
+//
+// Search, selection and rewrite of each function to meet a memory budget;
+// the plan is recorded on the function and its loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "autochunk/Passes/ChunkSearch.h"
+#include "autochunk/Passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+#include "llvm/ADT/DenseSet.h"
+
+namespace autochunk {
+#define GEN_PASS_DEF_AUTOCHUNKPASS
+#include "autochunk/Passes/Passes.h.inc"
+} // namespace autochunk
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace {
+
+/// The order to rewrite a plan's regions in: a region whose outputs feed
+/// another comes after it, so every region's values still exist when it is
+/// rewritten (the rewrite replaces a region's outputs with its loop's).
+SmallVector<size_t> rewriteOrder(const ChunkPlan &plan) {
+  size_t count = plan.regions.size();
+  DenseMap<Operation *, size_t> regionOf;
+  for (auto [index, planned] : llvm::enumerate(plan.regions))
+    for (Operation *op : planned.region.ops)
+      regionOf[op] = index;
+  // feeds[a] holds b when a region b op reads a result of region a.
+  SmallVector<llvm::SmallDenseSet<size_t, 4>> feeds(count);
+  for (auto [index, planned] : llvm::enumerate(plan.regions))
+    for (Operation *op : planned.region.ops)
+      for (Value operand : op->getOperands())
+        if (Operation *producer = operand.getDefiningOp()) {
+          auto it = regionOf.find(producer);
+          if (it != regionOf.end() && it->second != index)
+            feeds[it->second].insert(index);
+        }
+  // Depth-first: consumers are emitted before their producers.
+  SmallVector<size_t> order;
+  SmallVector<char> done(count, 0);
+  std::function<void(size_t)> visit = [&](size_t index) {
+    if (done[index])
+      return;
+    done[index] = 1;
+    for (size_t consumer : feeds[index])
+      visit(consumer);
+    order.push_back(index);
+  };
+  for (size_t index = 0; index < count; ++index)
+    visit(index);
+  return order;
+}
+
+struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
+  using AutoChunkPassBase::AutoChunkPassBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (memoryBudget.empty() || func.isExternal())
+      return;
+    std::optional<Target> target = getTarget(targetName);
+    if (!target) {
+      func.emitError() << "unknown AutoChunk target '" << targetName
+                       << "' (expected cpu or h100)";
+      return signalPassFailure();
+    }
+    SearchOptions options;
+    options.beamWidth = beamWidth;
+    ChunkSearch search(func, *target, options);
+    std::string error;
+    FailureOr<int64_t> budget =
+        parseMemoryBudget(memoryBudget, search.unchunkedPeak(), &error);
+    if (failed(budget)) {
+      func.emitError() << error;
+      return signalPassFailure();
+    }
+    int64_t smallestPeak = 0;
+    FailureOr<ChunkPlan> plan = search.select(*budget, smallestPeak);
+    if (failed(plan)) {
+      func.emitError() << "cannot meet the budget of " << *budget
+                       << " bytes: the smallest activation peak AutoChunk "
+                          "reaches is "
+                       << smallestPeak << " bytes";
+      return signalPassFailure();
+    }
+
+    Builder builder(&getContext());
+    SmallVector<scf::ForOp> loops(plan->regions.size());
+    IRRewriter rewriter(&getContext());
+    for (size_t index : rewriteOrder(*plan)) {
+      FailureOr<ChunkLoop> loop =
+          rewriteChunkRegion(rewriter, plan->regions[index].region);
+      if (failed(loop))
+        return signalPassFailure();
+      loops[index] = loop->loop;
+      if (loop->loop)
+        loop->loop->setAttr("autochunk.region",
+                            builder.getI64IntegerAttr(index));
+    }
+
+    SmallVector<Attribute> entries;
+    for (auto [index, planned] : llvm::enumerate(plan->regions)) {
+      double slowdown = planned.secondsBefore > 0
+                            ? planned.secondsAfter / planned.secondsBefore
+                            : 1.0;
+      NamedAttribute fields[] = {
+          builder.getNamedAttr("region", builder.getI64IntegerAttr(index)),
+          builder.getNamedAttr(
+              "ops", builder.getI64IntegerAttr(planned.region.ops.size())),
+          builder.getNamedAttr("dim",
+                               builder.getI64IntegerAttr(planned.seedDim)),
+          builder.getNamedAttr(
+              "extent", builder.getI64IntegerAttr(planned.region.extent)),
+          builder.getNamedAttr("chunk_size", builder.getI64IntegerAttr(
+                                                 planned.region.chunkSize)),
+          builder.getNamedAttr("bytes_before",
+                               builder.getI64IntegerAttr(planned.bytesBefore)),
+          builder.getNamedAttr("bytes_after",
+                               builder.getI64IntegerAttr(planned.bytesAfter)),
+          builder.getNamedAttr("slowdown", builder.getF64FloatAttr(slowdown)),
+      };
+      entries.push_back(builder.getDictionaryAttr(fields));
+    }
+    func->setAttr("autochunk.plan", builder.getArrayAttr(entries));
+    func->setAttr("autochunk.peak_before",
+                  builder.getI64IntegerAttr(plan->peakBefore));
+    func->setAttr("autochunk.peak_after",
+                  builder.getI64IntegerAttr(plan->peakAfter));
+    func->setAttr(
+        "autochunk.predicted_slowdown",
+        builder.getF64FloatAttr(plan->secondsBefore > 0
+                                    ? plan->secondsAfter / plan->secondsBefore
+                                    : 1.0));
+
+    // The search's plan evaluation and the liveness of the rewritten IR are
+    // two routes to one model: they must agree.
+    Liveness rewritten = computeLiveness(func);
+    if (rewritten.peakBytes != plan->peakAfter)
+      func.emitWarning() << "AutoChunk predicted an activation peak of "
+                         << plan->peakAfter
+                         << " bytes, the rewritten function has "
+                         << rewritten.peakBytes;
+  }
+};
+
+} // namespace

@@ -1,0 +1,169 @@
+//===- CostModel.cpp - predicted time of graph ops and chunk loops --------===//
+
+#include "autochunk/Passes/CostModel.h"
+
+#include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Dialect/Graph/GraphOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace autochunk;
+
+namespace {
+
+double elementsOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  return static_cast<double>(tensor.getNumElements());
+}
+
+double bytesOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  return elementsOf(type) * static_cast<double>(llvm::divideCeil(
+                                tensor.getElementTypeBitWidth(), 8));
+}
+
+/// FLOPs of `op` on whole tensors.
+double flopsOf(Operation *op) {
+  double resultElements =
+      op->getNumResults() ? elementsOf(op->getResult(0).getType()) : 0;
+  return llvm::TypeSwitch<Operation *, double>(op)
+      .Case([&](graph::MatmulOp matmul) {
+        auto lhs = matmul.getLhs().getType();
+        int64_t k = matmul.getTransposeA() ? lhs.getDimSize(lhs.getRank() - 2)
+                                           : lhs.getDimSize(lhs.getRank() - 1);
+        return 2 * resultElements * static_cast<double>(k);
+      })
+      .Case([&](graph::LinearOp linear) {
+        double in =
+            static_cast<double>(linear.getWeight().getType().getDimSize(1));
+        return 2 * resultElements * in +
+               (linear.getBias() ? resultElements : 0);
+      })
+      .Case([&](graph::EinsumOp einsum) {
+        // Every combination of all labels is visited once.
+        std::string error;
+        std::optional<graph::EinsumEquation> equation =
+            graph::EinsumEquation::parse(einsum.getEquation(), error);
+        if (!equation)
+          return 0.0;
+        llvm::SmallDenseMap<char, int64_t> labelSizes;
+        for (auto [term, input] :
+             llvm::zip_equal(equation->inputs, einsum.getInputs())) {
+          auto shape = cast<RankedTensorType>(input.getType()).getShape();
+          for (auto [label, size] : llvm::zip_equal(term, shape))
+            labelSizes[label] = size;
+        }
+        double points = 1;
+        for (auto [label, size] : labelSizes)
+          points *= static_cast<double>(size);
+        return (einsum.getInputs().size() == 2 ? 2 : 1) * points;
+      })
+      .Case([&](graph::SoftmaxOp) { return 4 * resultElements; })
+      .Case([&](graph::LayerNormOp) { return 6 * resultElements; })
+      .Case<graph::ReduceSumOp, graph::ReduceMeanOp, graph::ReduceMaxOp>(
+          [&](Operation *reduce) {
+            return elementsOf(reduce->getOperand(0).getType());
+          })
+      .Case<graph::ExpOp, graph::SqrtOp, graph::RsqrtOp, graph::NegOp,
+            graph::ReluOp, graph::SigmoidOp, graph::SiluOp, graph::TanhOp,
+            graph::GeluOp, graph::ScaleOp, graph::AddOp, graph::SubOp,
+            graph::MulOp, graph::DivOp, graph::CausalMaskOp>(
+          [&](Operation *) { return resultElements; })
+      .Default([](Operation *) { return 0.0; });
+}
+
+/// Ops that lower to no kernel: views of their input and constants.
+bool isFree(Operation *op) {
+  return isa<graph::ReshapeOp, graph::SliceOp, graph::ConstantOp>(op) ||
+         !isa<graph::GraphDialect>(op->getDialect());
+}
+
+} // namespace
+
+std::optional<Target> autochunk::getTarget(StringRef name) {
+  if (name == "cpu")
+    return Target{"cpu", 200e9, 20e9, 2e-6, 1e-6};
+  if (name == "h100")
+    return Target{"h100", 50e12, 3e12, 3e-6, 1e-6};
+  return std::nullopt;
+}
+
+OpCost autochunk::estimateChunkOpCost(Operation *op,
+                                      ArrayRef<bool> operandSliced,
+                                      double fraction) {
+  OpCost cost;
+  if (isFree(op))
+    return cost;
+  cost.flops = flopsOf(op) * fraction;
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    bool sliced = index < operandSliced.size() && operandSliced[index];
+    cost.bytes += bytesOf(operand.getType()) * (sliced ? fraction : 1.0);
+  }
+  for (Value result : op->getResults())
+    cost.bytes += bytesOf(result.getType()) * fraction;
+  // A concat is lowered to one copy per input, every other op to one call.
+  cost.calls = isa<graph::ConcatOp>(op) ? op->getNumOperands() : 1;
+  return cost;
+}
+
+OpCost autochunk::estimateOpCost(Operation *op) {
+  SmallVector<bool> whole(op->getNumOperands(), false);
+  return estimateChunkOpCost(op, whole, 1.0);
+}
+
+double autochunk::predictSeconds(const OpCost &cost, const Target &target) {
+  return std::max(cost.flops / target.peakFlops,
+                  cost.bytes / target.bandwidth) +
+         static_cast<double>(cost.calls) * target.callOverhead;
+}
+
+double autochunk::predictSeconds(ArrayRef<Operation *> ops,
+                                 const Target &target) {
+  double seconds = 0;
+  for (Operation *op : ops)
+    seconds += predictSeconds(estimateOpCost(op), target);
+  return seconds;
+}
+
+double autochunk::predictChunkedSeconds(
+    ArrayRef<Operation *> ops, const llvm::DenseMap<Value, int64_t> &chunkDims,
+    int64_t extent, int64_t chunkSize, const Target &target) {
+  if (chunkSize <= 0 || extent <= 0)
+    return 0;
+  llvm::SmallPtrSet<Operation *, 16> inRegion(ops.begin(), ops.end());
+  // The seconds of one chunk of `size` rows.
+  auto chunkSeconds = [&](int64_t size) {
+    double fraction = static_cast<double>(size) / static_cast<double>(extent);
+    double seconds = target.iterationOverhead;
+    for (Operation *op : ops) {
+      SmallVector<bool> sliced;
+      for (Value operand : op->getOperands())
+        sliced.push_back(chunkDims.count(operand) != 0);
+      seconds +=
+          predictSeconds(estimateChunkOpCost(op, sliced, fraction), target);
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+              return !inRegion.contains(user);
+            })) {
+          OpCost copy;
+          copy.bytes = 2 * bytesOf(result.getType()) * fraction;
+          copy.calls = 1;
+          seconds += predictSeconds(copy, target);
+        }
+    }
+    return seconds;
+  };
+  int64_t fullChunks = extent / chunkSize, remainder = extent % chunkSize;
+  double seconds = static_cast<double>(fullChunks) * chunkSeconds(chunkSize);
+  if (remainder)
+    seconds += chunkSeconds(remainder);
+  return seconds;
+}

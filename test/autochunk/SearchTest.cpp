@@ -1,0 +1,184 @@
+//===- SearchTest.cpp - budgets and the cost model of AutoChunk -----------===//
+//
+// Memory budgets parsed from text and the predicted time of ops and chunk
+// loops, against numbers computed by hand in the comments.
+//
+//===----------------------------------------------------------------------===//
+
+#include "autochunk/Dialect/Graph/GraphDialect.h"
+#include "autochunk/Dialect/Graph/GraphOps.h"
+#include "autochunk/Passes/ChunkSearch.h"
+#include "autochunk/Passes/CostModel.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace autochunk;
+
+namespace {
+
+int64_t budgetOf(llvm::StringRef text, int64_t peak = 1000) {
+  mlir::FailureOr<int64_t> bytes = parseMemoryBudget(text, peak);
+  REQUIRE(mlir::succeeded(bytes));
+  return *bytes;
+}
+
+std::string budgetError(llvm::StringRef text) {
+  std::string error;
+  REQUIRE(mlir::failed(parseMemoryBudget(text, 1000, &error)));
+  return error;
+}
+
+/// Parses `source` and returns its first function.
+mlir::func::FuncOp parseFunction(mlir::MLIRContext &context,
+                                 mlir::OwningOpRef<mlir::ModuleOp> &module,
+                                 llvm::StringRef source) {
+  context.loadDialect<graph::GraphDialect, mlir::func::FuncDialect>();
+  module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  REQUIRE(module);
+  return *module->getOps<mlir::func::FuncOp>().begin();
+}
+
+} // namespace
+
+TEST_CASE("memory budgets in bytes, units and fractions") {
+  CHECK(budgetOf("123456") == 123456);
+  CHECK(budgetOf("512KiB") == 512 * 1024);
+  CHECK(budgetOf("512MiB") == 512ll * 1024 * 1024);
+  CHECK(budgetOf("2GiB") == 2ll * 1024 * 1024 * 1024);
+  CHECK(budgetOf("1.5GiB") == 1610612736ll);
+  CHECK(budgetOf("2GB") == 2000000000ll);
+  CHECK(budgetOf("64KB") == 64000);
+  CHECK(budgetOf("100B") == 100);
+  // A fraction of the unchunked peak, rounded down: 0.3 x 1000 = 300,
+  // 0.3 x 1001 = 300.3.
+  CHECK(budgetOf("0.3x") == 300);
+  CHECK(budgetOf("0.3x", 1001) == 300);
+  CHECK(budgetOf("1x", 4096) == 4096);
+}
+
+TEST_CASE("bad memory budgets are errors that say why") {
+  CHECK(budgetError("") ==
+        "invalid memory budget '': expected bytes, a size such as 512MiB, "
+        "or a fraction such as 0.3x");
+  CHECK(budgetError("lots").find("expected bytes") != std::string::npos);
+  CHECK(budgetError("12 parsecs").find("expected bytes") != std::string::npos);
+  CHECK(budgetError("-5") ==
+        "invalid memory budget '-5': the budget must be at least one byte");
+  CHECK(budgetError("0") ==
+        "invalid memory budget '0': the budget must be at least one byte");
+  CHECK(budgetError("-0.5x") ==
+        "invalid memory budget '-0.5x': the fraction must be positive");
+  CHECK(budgetError("0.0001x").find("less than one byte") != std::string::npos);
+  CHECK(budgetError("abcx") ==
+        "invalid memory budget 'abcx': expected a number before 'x'");
+}
+
+TEST_CASE("the targets") {
+  std::optional<Target> cpu = getTarget("cpu"), h100 = getTarget("h100");
+  REQUIRE(cpu);
+  REQUIRE(h100);
+  CHECK(cpu->peakFlops == 200e9);
+  CHECK(cpu->bandwidth == 20e9);
+  CHECK(cpu->callOverhead == 2e-6);
+  CHECK(h100->peakFlops == 50e12);
+  CHECK(h100->bandwidth == 3e12);
+  CHECK(!getTarget("tpu"));
+}
+
+TEST_CASE("op costs: FLOPs, bytes and calls") {
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::func::FuncOp func = parseFunction(context, module, R"mlir(
+    func.func @f(%x: tensor<64x32xf32>, %w: tensor<128x32xf32>,
+                 %k: tensor<64x32xf32>) -> tensor<64x64xf32> {
+      %h = graph.linear %x, %w : (tensor<64x32xf32>, tensor<128x32xf32>) -> tensor<64x128xf32>
+      %g = graph.gelu %h : tensor<64x128xf32>
+      %r = graph.reshape %g : (tensor<64x128xf32>) -> tensor<128x64xf32>
+      %s = graph.matmul %x, %k {transpose_b} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
+      %p = graph.softmax %s {axis = 1 : i64} : tensor<64x64xf32>
+      return %p : tensor<64x64xf32>
+    })mlir");
+  auto ops = llvm::to_vector(
+      llvm::map_range(func.getBody().front().without_terminator(),
+                      [](mlir::Operation &op) { return &op; }));
+  OpCost linear = estimateOpCost(ops[0]);
+  // 2 x 64 x 128 x 32 = 524288 FLOPs; bytes 64x32 + 128x32 + 64x128 floats
+  // = (2048 + 4096 + 8192) x 4 = 57344.
+  CHECK(linear.flops == 524288);
+  CHECK(linear.bytes == 57344);
+  CHECK(linear.calls == 1);
+  OpCost gelu = estimateOpCost(ops[1]);
+  // One FLOP per element: 8192; reads and writes 8192 floats: 65536 bytes.
+  CHECK(gelu.flops == 8192);
+  CHECK(gelu.bytes == 65536);
+  OpCost reshape = estimateOpCost(ops[2]);
+  // A view: no kernel.
+  CHECK(reshape.flops == 0);
+  CHECK(reshape.bytes == 0);
+  CHECK(reshape.calls == 0);
+  OpCost matmul = estimateOpCost(ops[3]);
+  // 2 x 64 x 64 x 32 = 262144 FLOPs; (2048 + 2048 + 4096) x 4 = 32768 bytes.
+  CHECK(matmul.flops == 262144);
+  CHECK(matmul.bytes == 32768);
+  OpCost softmax = estimateOpCost(ops[4]);
+  CHECK(softmax.flops == 4 * 4096);
+  CHECK(softmax.bytes == 2 * 4096 * 4);
+
+  // A chunk of 8 of the 64 query rows: x sliced (2048 floats / 8), k whole,
+  // the result sliced: (256 + 2048 + 512) x 4 = 11264 bytes, 262144 / 8 =
+  // 32768 FLOPs.
+  OpCost chunk = estimateChunkOpCost(ops[3], {true, false}, 8.0 / 64);
+  CHECK(chunk.flops == 32768);
+  CHECK(chunk.bytes == 11264);
+
+  Target cpu = *getTarget("cpu");
+  // Linear on the CPU: max(524288 / 200e9, 57344 / 20e9) + 2us
+  //   = max(2.62144us, 2.8672us) + 2us = 4.8672us.
+  CHECK(predictSeconds(linear, cpu) == Approx(4.8672e-6));
+  // The reshape is free.
+  CHECK(predictSeconds(reshape, cpu) == 0);
+}
+
+TEST_CASE("chunk loop time: per-chunk work, re-read inputs and overhead") {
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::func::FuncOp func = parseFunction(context, module, R"mlir(
+    func.func @f(%q: tensor<64x32xf32>, %k: tensor<64x32xf32>) -> tensor<64x64xf32> {
+      %s = graph.matmul %q, %k {transpose_b} : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x64xf32>
+      %p = graph.softmax %s {axis = 1 : i64} : tensor<64x64xf32>
+      return %p : tensor<64x64xf32>
+    })mlir");
+  auto ops = llvm::to_vector(
+      llvm::map_range(func.getBody().front().without_terminator(),
+                      [](mlir::Operation &op) { return &op; }));
+  llvm::DenseMap<mlir::Value, int64_t> dims;
+  dims[func.getArgument(0)] = 0;
+  dims[ops[0]->getResult(0)] = 0;
+  dims[ops[1]->getResult(0)] = 0;
+  Target target{"test", 1e9, 1e9, 1e-6, 10e-6};
+  // Chunks of 16 rows: 4 chunks. Per chunk:
+  //   matmul: 262144 / 4 = 65536 FLOPs -> 65.536us; bytes q/4 + k + s/4 =
+  //     (512 + 2048 + 1024) x 4 = 14336 -> 14.336us; + 1us call = 66.536us
+  //   softmax: 16384 / 4 = 4096 FLOPs -> 4.096us; bytes 2 x 1024 x 4 = 8192
+  //     -> 8.192us; + 1us = 9.192us
+  //   copy of the output chunk: 2 x 4096 bytes -> 8.192us + 1us = 9.192us
+  //   iteration overhead 10us
+  // = 94.92us per chunk, 379.68us in all.
+  CHECK(predictChunkedSeconds(ops, dims, 64, 16, target) == Approx(379.68e-6));
+  // Chunks of 48: one of 48 and a remainder of 16 (94.92us). The chunk of 48
+  // (fraction 0.75): matmul 196608 FLOPs -> 196.608us (bytes (1536 + 2048 +
+  // 3072) x 4 = 26624 -> 26.624us) + 1us = 197.608us; softmax 12288 FLOPs
+  // vs 24576 bytes -> 24.576us + 1us = 25.576us; copy 24576 bytes -> 24.576
+  // + 1 = 25.576us; + 10us: 258.76us. Total 353.68us.
+  CHECK(predictChunkedSeconds(ops, dims, 64, 48, target) == Approx(353.68e-6));
+  // Unchunked: matmul 262.144 + 1, softmax max(16.384, 32.768) + 1 =
+  // 296.912us.
+  CHECK(predictSeconds(ops, target) == Approx(296.912e-6));
+}
