@@ -69,3 +69,31 @@ func.func @mask(%s: tensor<4x8xf32>, %row: index) -> tensor<4x8xf32> {
   %0 = graph.causal_mask %s row_offset(%row) : tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// Inside a chunk loop, a value computed before the loop is read by every
+// iteration: an elementwise op must not write into it, even when it is its
+// only user and has the chunk's type.
+// CHECK-LABEL: func.func @loop_input
+// CHECK: %[[OUTSIDE:.*]] = kernel.call "exp"
+// CHECK: scf.for
+// CHECK:   %[[N:.*]] = kernel.call "neg"
+// CHECK:   %[[E:.*]] = tensor.empty() : tensor<1x4xf32>
+// CHECK:   kernel.call "add" ins(%[[OUTSIDE]], %[[N]] : tensor<1x4xf32>, tensor<1x4xf32>) outs(%[[E]] : tensor<1x4xf32>)
+func.func @loop_input(%x: tensor<8x4xf32>, %b: tensor<1x4xf32>) -> tensor<8x4xf32> {
+  %e = graph.exp %b : tensor<1x4xf32>
+  %init = tensor.empty() : tensor<8x4xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %r = scf.for %i = %c0 to %c8 step %c1 iter_args(%acc = %init) -> (tensor<8x4xf32>) {
+    %row = tensor.extract_slice %x[%i, 0] [1, 4] [1, 1] : tensor<8x4xf32> to tensor<1x4xf32>
+    %n = graph.neg %row : tensor<1x4xf32>
+    %s = graph.add %e, %n : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+    %t = graph.mul %s, %n : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+    %ins = tensor.insert_slice %t into %acc[%i, 0] [1, 4] [1, 1] : tensor<1x4xf32> into tensor<8x4xf32>
+    scf.yield %ins : tensor<8x4xf32>
+  }
+  return %r : tensor<8x4xf32>
+}

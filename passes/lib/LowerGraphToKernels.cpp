@@ -77,14 +77,18 @@ bool isElementwise(Operation *op) {
 }
 
 /// The destination of `op`'s result: a dying operand of the same type that
-/// an earlier kernel call produced (never a function argument or constant,
-/// which must not be overwritten), or a fresh tensor.empty.
+/// an earlier kernel call of the same block produced (never a function
+/// argument or constant, which must not be overwritten), or a fresh
+/// tensor.empty.
 Value chooseDestination(RewriterBase &rewriter, Operation *op) {
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   if (isElementwise(op)) {
     for (Value operand : op->getOperands()) {
-      if (operand.getType() != resultType ||
-          !operand.getDefiningOp<kernel::CallOp>())
+      // Only a value of the same block: one from outside a chunk loop is
+      // read by every iteration and must not be overwritten by the first.
+      auto producer = operand.getDefiningOp<kernel::CallOp>();
+      if (operand.getType() != resultType || !producer ||
+          producer->getBlock() != op->getBlock())
         continue;
       if (llvm::all_of(operand.getUsers(),
                        [&](Operation *user) { return user == op; }))
