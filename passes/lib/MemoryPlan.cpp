@@ -91,6 +91,43 @@ void autochunk::prepareOutputsForPlanning(func::FuncOp func) {
   }
 }
 
+/// Places `order`'s buffers one by one, each in a gap free during its
+/// lifetime: the lowest such gap (first fit) or the tightest one that fits
+/// (best fit; the end of the arena when none does). Returns the arena size:
+/// the largest offset + size (offsets are aligned, the size is not padded,
+/// so it equals the bytes the kernels can touch).
+static int64_t placeBuffers(ArrayRef<PlannedBuffer *> order, int64_t alignment,
+                            bool bestFit) {
+  int64_t arena = 0;
+  SmallVector<PlannedBuffer *> placed;
+  for (PlannedBuffer *buffer : order) {
+    SmallVector<std::pair<int64_t, int64_t>> taken;
+    for (PlannedBuffer *other : placed)
+      if (other->firstUse <= buffer->lastUse &&
+          buffer->firstUse <= other->lastUse)
+        taken.push_back({other->offset, other->offset + other->bytes});
+    llvm::sort(taken);
+    int64_t offset = 0, chosen = -1, chosenGap = 0;
+    for (auto [begin, end] : taken) {
+      if (offset + buffer->bytes <= begin) {
+        int64_t gap = begin - offset;
+        if (chosen < 0 || gap < chosenGap) {
+          chosen = offset;
+          chosenGap = gap;
+        }
+        if (!bestFit)
+          break;
+      }
+      offset =
+          std::max(offset, static_cast<int64_t>(llvm::alignTo(end, alignment)));
+    }
+    buffer->offset = chosen >= 0 ? chosen : offset;
+    arena = std::max(arena, buffer->offset + buffer->bytes);
+    placed.push_back(buffer);
+  }
+  return arena;
+}
+
 FailureOr<MemoryPlan> autochunk::planMemory(func::FuncOp func,
                                             int64_t alignment) {
   Positions positions(func);
@@ -135,36 +172,47 @@ FailureOr<MemoryPlan> autochunk::planMemory(func::FuncOp func,
   if (walk.wasInterrupted())
     return failure();
 
-  // Greedy first fit, largest buffers first: each buffer takes the lowest
-  // aligned offset that no placed buffer with an overlapping lifetime uses.
-  SmallVector<PlannedBuffer *> order;
-  for (PlannedBuffer &buffer : plan.buffers)
-    order.push_back(&buffer);
-  llvm::stable_sort(order, [](PlannedBuffer *a, PlannedBuffer *b) {
+  // Greedy placement in a few buffer orders, first fit and best fit; the
+  // smallest arena wins. Largest-first is the usual best; first-use order
+  // and longest-lived-first sometimes pack tighter (chunk loops mix small
+  // per-chunk buffers with long-lived full results).
+  auto bySize = [](PlannedBuffer *a, PlannedBuffer *b) {
     if (a->bytes != b->bytes)
       return a->bytes > b->bytes;
     return a->firstUse < b->firstUse;
-  });
-  SmallVector<PlannedBuffer *> placed;
-  for (PlannedBuffer *buffer : order) {
-    SmallVector<std::pair<int64_t, int64_t>> taken;
-    for (PlannedBuffer *other : placed)
-      if (other->firstUse <= buffer->lastUse &&
-          buffer->firstUse <= other->lastUse)
-        taken.push_back({other->offset, other->offset + other->bytes});
-    llvm::sort(taken);
-    int64_t offset = 0;
-    for (auto [begin, end] : taken) {
-      if (offset + buffer->bytes <= begin)
-        break;
-      offset =
-          std::max(offset, static_cast<int64_t>(llvm::alignTo(end, alignment)));
+  };
+  auto byFirstUse = [](PlannedBuffer *a, PlannedBuffer *b) {
+    if (a->firstUse != b->firstUse)
+      return a->firstUse < b->firstUse;
+    return a->bytes > b->bytes;
+  };
+  auto byLifetime = [](PlannedBuffer *a, PlannedBuffer *b) {
+    int64_t aLength = a->lastUse - a->firstUse,
+            bLength = b->lastUse - b->firstUse;
+    if (aLength != bLength)
+      return aLength > bLength;
+    if (a->bytes != b->bytes)
+      return a->bytes > b->bytes;
+    return a->firstUse < b->firstUse;
+  };
+  SmallVector<int64_t> bestOffsets;
+  plan.arenaBytes = -1;
+  for (auto compare : {+bySize, +byFirstUse, +byLifetime})
+    for (bool bestFit : {false, true}) {
+      SmallVector<PlannedBuffer *> order;
+      for (PlannedBuffer &buffer : plan.buffers)
+        order.push_back(&buffer);
+      llvm::stable_sort(order, compare);
+      int64_t arena = placeBuffers(order, alignment, bestFit);
+      if (plan.arenaBytes < 0 || arena < plan.arenaBytes) {
+        plan.arenaBytes = arena;
+        bestOffsets.clear();
+        for (PlannedBuffer &buffer : plan.buffers)
+          bestOffsets.push_back(buffer.offset);
+      }
     }
-    buffer->offset = offset;
-    // The arena ends at the last buffer's last byte: offsets are aligned,
-    // the size is not padded, so it equals the bytes the kernels can touch.
-    plan.arenaBytes = std::max(plan.arenaBytes, offset + buffer->bytes);
-    placed.push_back(buffer);
-  }
+  for (auto [buffer, offset] : llvm::zip_equal(plan.buffers, bestOffsets))
+    buffer.offset = offset;
+  plan.arenaBytes = std::max<int64_t>(plan.arenaBytes, 0);
   return plan;
 }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "autochunk/Compiler/Compiler.h"
+#include "autochunk/Passes/ChunkSearch.h"
 #include "autochunk/Passes/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -57,21 +58,15 @@ static cl::opt<std::string>
                           "MiB or GiB suffix, or a fraction of the unchunked "
                           "peak such as 0.1x"),
                  cl::init(""), cl::cat(category));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("The cost model's target for chunking: cpu or h100"),
+           cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> noChunk("no-chunk", cl::desc("Compile without chunking"),
                              cl::init(false), cl::cat(category));
 static cl::opt<std::string> planOut("plan-out",
                                     cl::desc("Write the plan as JSON here"),
                                     cl::init(""), cl::cat(category));
-
-/// Accepts "123", "1.5GiB", "512MiB", "64KiB", "1e9" or "0.1x".
-static bool isValidBudget(StringRef text) {
-  StringRef number = text;
-  for (StringRef suffix : {"x", "KiB", "MiB", "GiB", "TiB", "B"})
-    if (number.consume_back(suffix))
-      break;
-  double value;
-  return !number.empty() && !number.getAsDouble(value) && value > 0;
-}
 
 static int fail(const Twine &message) {
   llvm::errs() << "chunk-compile: error: " << message << "\n";
@@ -80,19 +75,10 @@ static int fail(const Twine &message) {
 
 static LogicalResult writePlanJson(const ModelInterface &interface,
                                    StringRef path, std::string &error) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << "{\n  \"model\": \"" << interface.functionName << "\",\n"
-     << "  \"chunked\": " << (interface.chunked ? "true" : "false") << ",\n"
-     << "  \"regions\": [],\n"
-     << "  \"planned_activation_bytes\": " << interface.arenaBytes << "\n}\n";
-  std::string errorMessage;
-  auto file = openOutputFile(path, &errorMessage);
-  if (!file) {
-    error = errorMessage;
+  auto file = openOutputFile(path, &error);
+  if (!file)
     return failure();
-  }
-  file->os() << text;
+  file->os() << planToJson(interface);
   file->keep();
   return success();
 }
@@ -122,9 +108,17 @@ int main(int argc, char **argv) {
     return fail("unknown device '" + device + "' (expected cpu or cuda)");
   if (device == "cuda")
     return fail("the CUDA backend is not built yet; use --device=cpu");
-  if (!memoryBudget.empty() && !isValidBudget(memoryBudget))
-    return fail("cannot read the memory budget '" + memoryBudget +
-                "' (examples: 2GiB, 500MiB, 123456, 0.1x)");
+  // The syntax is checked now (against a large stand-in peak, so any
+  // positive fraction passes); a fraction ("0.1x") is resolved against the
+  // unchunked peak once it is known.
+  std::string budgetError;
+  if (!memoryBudget.empty() &&
+      failed(parseMemoryBudget(memoryBudget, /*unchunkedPeak=*/int64_t(1) << 40,
+                               &budgetError)))
+    return fail("cannot read the memory budget '" + memoryBudget + "': " +
+                budgetError + " (examples: 2GiB, 500MiB, 123456, 0.1x)");
+  if (target != "cpu" && target != "h100")
+    return fail("unknown target '" + target + "' (expected cpu or h100)");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -150,10 +144,9 @@ int main(int argc, char **argv) {
   options.compileTo = *phase;
   options.emit = *emit;
   options.device = device;
-  options.chunk = !noChunk;
-  if (!memoryBudget.empty() && !noChunk)
-    llvm::errs() << "chunk-compile: note: the chunking passes are not built "
-                    "yet; the budget is checked but not applied\n";
+  if (!noChunk)
+    options.memoryBudget = memoryBudget;
+  options.target = target;
   if (failed(runPipeline(*module, options, *interface)))
     return 1;
 
@@ -171,8 +164,15 @@ int main(int argc, char **argv) {
   if (!planOut.empty() && failed(writePlanJson(*interface, planOut, error)))
     return fail(error);
   // On stderr when the artifact itself goes to stdout.
-  if (*phase >= Phase::Planned)
-    (outputPath == "-" ? llvm::errs() : llvm::outs())
-        << "planned activation bytes: " << interface->arenaBytes << "\n";
+  if (*phase >= Phase::Planned) {
+    llvm::raw_ostream &os = outputPath == "-" ? llvm::errs() : llvm::outs();
+    os << "planned activation bytes: " << interface->arenaBytes;
+    if (interface->unchunkedArenaBytes > 0)
+      os << " (unchunked: " << interface->unchunkedArenaBytes
+         << ", budget: " << interface->budgetBytes << ", "
+         << (interface->plan ? interface->plan.size() : 0)
+         << " chunk region(s))";
+    os << "\n";
+  }
   return 0;
 }

@@ -390,8 +390,8 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
   if (kind == EmitKind::Library) {
     SmallString<256> headerPath(outputPath);
     llvm::sys::path::replace_extension(headerPath, "h");
-    if (failed(writeFileAtomically(headerPath,
-                                   generateLibraryHeader(interface), error))) {
+    if (failed(writeFileAtomically(headerPath, generateLibraryHeader(interface),
+                                   error))) {
       llvm::sys::fs::remove(outputPath);
       return failure();
     }

@@ -4,6 +4,8 @@
 
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
+#include "autochunk/Passes/ChunkSearch.h"
+#include "autochunk/Passes/MemoryEstimate.h"
 #include "autochunk/Passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -289,6 +291,65 @@ static void stripNonLLVMAttributes(ModuleOp module) {
   });
 }
 
+/// The AutoChunk pass asked for at most `budgetBytes`, run at the end of the
+/// graph phase.
+static std::string chunkPipeline(int64_t budgetBytes, StringRef target) {
+  return "func.func(autochunk-chunk{memory-budget=" +
+         std::to_string(budgetBytes) + " target=" + target.str() + "})";
+}
+
+/// The planned arena of the entry function as it is now (the exact
+/// estimate: the lowering and planner run on a copy).
+static FailureOr<int64_t> plannedArenaBytes(ModuleOp module,
+                                            StringRef functionName) {
+  auto func = module.lookupSymbol<func::FuncOp>(functionName);
+  if (!func)
+    return failure();
+  FailureOr<MemoryEstimate> estimate = estimateMemory(func);
+  if (failed(estimate))
+    return failure();
+  return estimate->arenaBytes;
+}
+
+/// Runs the AutoChunk pass so that the planned arena meets the budget. The
+/// search predicts memory with its own fast model; the exact estimate (the
+/// planner itself) checks the result, and when alignment or fragmentation
+/// put the arena over the budget, the search runs again on the unchunked
+/// graph, asked for proportionally less, a few times at most.
+static LogicalResult chunkWithinBudget(ModuleOp module,
+                                       const CompileOptions &options,
+                                       ModelInterface &interface) {
+  constexpr int kAttempts = 4;
+  OwningOpRef<ModuleOp> unchunked = module.clone();
+  int64_t asked = interface.budgetBytes;
+  for (int attempt = 1;; ++attempt) {
+    PassManager chunk(module->getName());
+    if (failed(
+            parsePassPipeline(chunkPipeline(asked, options.target), chunk)) ||
+        failed(chunk.run(module)))
+      return failure();
+    FailureOr<int64_t> planned =
+        plannedArenaBytes(module, interface.functionName);
+    if (failed(planned))
+      return failure();
+    if (*planned <= interface.budgetBytes)
+      return success();
+    if (attempt == kAttempts)
+      return emitError(module.getLoc())
+             << "the chunked graph needs " << *planned
+             << " activation bytes, over the budget of "
+             << interface.budgetBytes << " bytes, after " << kAttempts
+             << " attempts";
+    // Ask for less, by the factor the last plan missed by, and start over
+    // from the unchunked graph.
+    asked = static_cast<int64_t>(static_cast<double>(asked) *
+                                 interface.budgetBytes / *planned) -
+            64;
+    OwningOpRef<ModuleOp> fresh = unchunked->clone();
+    module.getBodyRegion().takeBody(fresh->getBodyRegion());
+  }
+}
+
 LogicalResult autochunk::runPipeline(ModuleOp module,
                                      const CompileOptions &options,
                                      ModelInterface &interface) {
@@ -301,10 +362,38 @@ LogicalResult autochunk::runPipeline(ModuleOp module,
              << "'";
     if (failed(pm.run(module)))
       return failure();
+    if (phase == Phase::Graph && !options.memoryBudget.empty()) {
+      FailureOr<int64_t> unchunked =
+          plannedArenaBytes(module, interface.functionName);
+      if (failed(unchunked))
+        return failure();
+      interface.unchunkedArenaBytes = *unchunked;
+      std::string error;
+      FailureOr<int64_t> budget =
+          parseMemoryBudget(options.memoryBudget, *unchunked, &error);
+      if (failed(budget))
+        return emitError(module.getLoc()) << error;
+      interface.budgetBytes = *budget;
+      if (failed(chunkWithinBudget(module, options, interface)))
+        return failure();
+      auto func = module.lookupSymbol<func::FuncOp>(interface.functionName);
+      interface.plan = func->getAttrOfType<ArrayAttr>("autochunk.plan");
+      interface.chunked = interface.plan && !interface.plan.empty();
+    }
     if (failed(checkContract(module, phase)))
       return failure();
-    if (phase == Phase::Planned && failed(readPlan(module, interface)))
-      return failure();
+    if (phase == Phase::Planned) {
+      if (failed(readPlan(module, interface)))
+        return failure();
+      // The search plans with its own fast model; the planner has the last
+      // word, and a plan over budget is an error, not a surprise at run time.
+      if (interface.budgetBytes > 0 &&
+          interface.arenaBytes > interface.budgetBytes)
+        return emitError(module.getLoc())
+               << "the chunked graph needs " << interface.arenaBytes
+               << " activation bytes, over the budget of "
+               << interface.budgetBytes << " bytes";
+    }
   }
   if (options.compileTo == Phase::LLVM)
     stripNonLLVMAttributes(module);

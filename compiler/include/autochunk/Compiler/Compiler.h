@@ -54,14 +54,23 @@ struct ModelInterface {
   std::vector<ModelTensor> arguments; ///< inputs and weights, in call order
   std::vector<ModelTensor> outputs;
   int64_t arenaBytes = 0;
+  /// The planned arena of the graph without chunking (set when chunking ran).
+  int64_t unchunkedArenaBytes = 0;
+  /// The budget in bytes, when one was given.
+  int64_t budgetBytes = 0;
   bool chunked = false;
+  /// The plan the AutoChunk pass recorded (`autochunk.plan`), if any.
+  mlir::ArrayAttr plan;
 };
 
 struct CompileOptions {
   Phase compileTo = Phase::LLVM;
   EmitKind emit = EmitKind::Executable;
   std::string device = "cpu";
-  bool chunk = true;
+  /// The activation budget (`--memory-budget`): chunking runs when it is set.
+  std::string memoryBudget;
+  /// The cost model's target for the chunk search: "cpu" or "h100".
+  std::string target = "cpu";
 };
 
 /// Reads the model's interface off its graph-level entry function (the one
@@ -91,6 +100,10 @@ std::string generateModelWrapper(const ModelInterface &interface,
 
 /// The header declaring a shared library's `<prefix>_run` entry point.
 std::string generateLibraryHeader(const ModelInterface &interface);
+
+/// The chunk plan as JSON: model, budget, planned bytes with and without
+/// chunking, and the regions the AutoChunk pass chose.
+std::string planToJson(const ModelInterface &interface);
 
 } // namespace autochunk
 
