@@ -47,7 +47,25 @@ static void addLoweringSteps(OpPassManager &pm, LoweringStep last) {
       llvm::report_fatal_error("an AutoChunk lowering step does not parse");
 }
 
+void autochunk::buildAutoChunkPipeline(
+    OpPassManager &pm, const AutoChunkPipelineOptions &options) {
+  std::string pipeline = "canonicalize";
+  if (!options.memoryBudget.empty())
+    pipeline +=
+        ",func.func(autochunk-chunk{memory-budget=" + options.memoryBudget +
+        " target=" + options.target + "})";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("the AutoChunk pipeline does not parse");
+  addLoweringSteps(pm, options.lowerToLLVM ? LoweringStep::LLVM
+                                           : LoweringStep::Plan);
+}
+
 void autochunk::registerAutoChunkPipelines() {
+  PassPipelineRegistration<AutoChunkPipelineOptions>(
+      "autochunk-pipeline",
+      "AutoChunk under a memory budget, then the lowering to the memory plan "
+      "or to the LLVM dialect",
+      buildAutoChunkPipeline);
   PassPipelineRegistration<>(
       "autochunk-lower-to-plan",
       "Lowers graph ops to kernel calls, bufferizes and plans the arena",

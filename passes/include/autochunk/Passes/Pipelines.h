@@ -10,6 +10,9 @@
 #ifndef AUTOCHUNK_PASSES_PIPELINES_H
 #define AUTOCHUNK_PASSES_PIPELINES_H
 
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
 #include "llvm/ADT/StringRef.h"
 
 namespace autochunk {
@@ -20,7 +23,32 @@ enum class LoweringStep { Kernels, Bufferize, Plan, Calls, LLVM };
 /// The textual pipeline (module-level) of one step.
 llvm::StringRef getLoweringPipeline(LoweringStep step);
 
-/// Registers `autochunk-lower-to-plan` (graph to memory plan) and
+/// Options of the whole AutoChunk pipeline.
+struct AutoChunkPipelineOptions
+    : public mlir::PassPipelineOptions<AutoChunkPipelineOptions> {
+  Option<std::string> memoryBudget{
+      *this, "memory-budget",
+      llvm::cl::desc("Activation budget (bytes, KiB/MiB/GiB, or a fraction "
+                     "of the unchunked peak such as 0.1x); no chunking when "
+                     "empty"),
+      llvm::cl::init("")};
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("Cost-model target: cpu or h100"),
+                             llvm::cl::init("cpu")};
+  Option<bool> lowerToLLVM{
+      *this, "lower-to-llvm",
+      llvm::cl::desc("Lower to the LLVM dialect (else stop at the memory "
+                     "plan)"),
+      llvm::cl::init(true)};
+};
+
+/// Canonicalization, the AutoChunk pass (when a budget is given) and the
+/// lowering steps: what chunk-compile runs, as one pipeline for other tools.
+void buildAutoChunkPipeline(mlir::OpPassManager &pm,
+                            const AutoChunkPipelineOptions &options);
+
+/// Registers `autochunk-pipeline` (buildAutoChunkPipeline),
+/// `autochunk-lower-to-plan` (graph to memory plan) and
 /// `autochunk-lower-to-llvm` (graph to the LLVM dialect).
 void registerAutoChunkPipelines();
 
