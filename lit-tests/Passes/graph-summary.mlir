@@ -14,8 +14,12 @@
 // CHECK-NEXT:     graph.linear: 2
 // CHECK-NEXT:     graph.gelu: 1
 // CHECK-NEXT:     graph.add: 1
-// 2 * 4*16*8 + 2 * 4*8*16 multiply-adds.
-// CHECK-NEXT:   contraction flops: 2048
+// Two linears of 4*16*8 multiply-adds (2 FLOPs each), a gelu and an add of
+// 64 elements: 1024 + 64 + 64 + 1024. Bytes: each linear reads its input and
+// weight and writes its result (128 + 512 + 256, 256 + 512 + 128), the gelu
+// reads and writes 256, the add reads two and writes one: 3072.
+// CHECK-NEXT:   flops: 2176
+// CHECK-NEXT:   bytes moved: 3072
 // CHECK-NEXT:   intermediate values: 4, 896 bytes in all
 // CHECK-NEXT:   naive liveness peak: 768 bytes at graph.add {{.*}}graph-summary.mlir":[[@LINE+7]]
 func.func @mlp(%x: tensor<4x8xf32> {graph.name = "x", graph.role = "input"},

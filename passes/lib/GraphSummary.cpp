@@ -8,13 +8,14 @@
 
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Graph/GraphOps.h"
+#include "autochunk/Passes/ChunkSearch.h"
+#include "autochunk/Passes/CostModel.h"
 #include "autochunk/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include "llvm/ADT/MapVector.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -27,16 +28,6 @@ using namespace mlir;
 using namespace autochunk;
 
 namespace {
-
-/// Bytes of a statically shaped tensor; 0 for anything else (index operands
-/// of masks, say), which holds no activation memory.
-int64_t tensorBytes(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return 0;
-  return tensor.getNumElements() * static_cast<int64_t>(llvm::divideCeil(
-                                       tensor.getElementTypeBitWidth(), 8));
-}
 
 /// "123456 bytes (120.56 KiB)": exact for FileCheck, readable for people.
 std::string formatBytes(int64_t bytes) {
@@ -53,41 +44,6 @@ std::string formatBytes(int64_t bytes) {
   if (unit >= 0)
     os << " (" << llvm::format("%.2f", scaled) << " " << units[unit] << ")";
   return text;
-}
-
-/// FLOPs of a contraction (two per multiply-add); 0 for other ops.
-int64_t contractionFlops(Operation *op) {
-  return llvm::TypeSwitch<Operation *, int64_t>(op)
-      .Case([](graph::MatmulOp matmul) {
-        auto lhs = matmul.getLhs().getType();
-        int64_t k = matmul.getTransposeA() ? lhs.getDimSize(lhs.getRank() - 2)
-                                           : lhs.getDimSize(lhs.getRank() - 1);
-        return 2 * matmul.getType().getNumElements() * k;
-      })
-      .Case([](graph::LinearOp linear) {
-        int64_t in = linear.getWeight().getType().getDimSize(1);
-        return 2 * linear.getType().getNumElements() * in;
-      })
-      .Case([](graph::EinsumOp einsum) {
-        // Every combination of all labels is visited once.
-        std::string error;
-        std::optional<graph::EinsumEquation> equation =
-            graph::EinsumEquation::parse(einsum.getEquation(), error);
-        if (!equation)
-          return int64_t(0);
-        llvm::SmallDenseMap<char, int64_t> labelSizes;
-        for (auto [term, input] :
-             llvm::zip_equal(equation->inputs, einsum.getInputs())) {
-          auto shape = cast<RankedTensorType>(input.getType()).getShape();
-          for (auto [label, size] : llvm::zip_equal(term, shape))
-            labelSizes[label] = size;
-        }
-        int64_t points = 1;
-        for (auto [label, size] : labelSizes)
-          points *= size;
-        return (einsum.getInputs().size() == 2 ? 2 : 1) * points;
-      })
-      .Default([](Operation *) { return int64_t(0); });
 }
 
 struct ArgumentGroup {
@@ -122,7 +78,7 @@ void summarize(func::FuncOp func, raw_ostream &os) {
     bool isWeight = role && role.getValue() == "weight";
     ArgumentGroup &group = isWeight ? weights : inputs;
     ++group.count;
-    group.bytes += tensorBytes(argument.getType());
+    group.bytes += staticTensorBytes(argument.getType());
     if (auto tensor = dyn_cast<RankedTensorType>(argument.getType()))
       group.elements += tensor.getNumElements();
     if (!isWeight) {
@@ -144,7 +100,7 @@ void summarize(func::FuncOp func, raw_ostream &os) {
   Operation *terminator = body.getTerminator();
   int64_t outputBytes = 0;
   for (Value result : terminator->getOperands())
-    outputBytes += tensorBytes(result.getType());
+    outputBytes += staticTensorBytes(result.getType());
   os << "  outputs: " << terminator->getNumOperands() << ", "
      << formatBytes(outputBytes) << "\n";
   for (auto [index, result] : llvm::enumerate(terminator->getOperands()))
@@ -155,18 +111,23 @@ void summarize(func::FuncOp func, raw_ostream &os) {
 
   // Op counts, in first-seen order for a stable listing.
   llvm::MapVector<StringRef, int64_t> opCounts;
-  int64_t numOps = 0, flops = 0;
+  int64_t numOps = 0;
+  double flops = 0, bytesMoved = 0;
   func.walk([&](Operation *op) {
     if (op == func || op == terminator)
       return;
     ++numOps;
     ++opCounts[op->getName().getStringRef()];
-    flops += contractionFlops(op);
+    OpCost cost = estimateOpCost(op);
+    flops += cost.flops;
+    bytesMoved += cost.bytes;
   });
   os << "  ops: " << numOps << "\n";
   for (auto [name, count] : opCounts)
     os << "    " << name << ": " << count << "\n";
-  os << "  contraction flops: " << flops << "\n";
+  // The cost model's counts: what the chunk search's time predictions use.
+  os << "  flops: " << static_cast<int64_t>(flops)
+     << "\n  bytes moved: " << static_cast<int64_t>(bytesMoved) << "\n";
 
   // Naive liveness over the body's top-level ops in program order.
   // Position of each top-level op; the terminator comes after all of them,
@@ -192,7 +153,7 @@ void summarize(func::FuncOp func, raw_ostream &os) {
   DenseMap<size_t, SmallVector<Value>> freedAfter;
   for (auto [index, op] : llvm::enumerate(order)) {
     for (Value result : op->getResults()) {
-      int64_t bytes = tensorBytes(result.getType());
+      int64_t bytes = staticTensorBytes(result.getType());
       live += bytes;
       intermediateBytes += bytes;
       ++intermediateCount;
@@ -203,7 +164,7 @@ void summarize(func::FuncOp func, raw_ostream &os) {
       peakOp = op;
     }
     for (Value dead : freedAfter.lookup(index))
-      live -= tensorBytes(dead.getType());
+      live -= staticTensorBytes(dead.getType());
   }
   os << "  intermediate values: " << intermediateCount << ", "
      << formatBytes(intermediateBytes) << " in all\n";

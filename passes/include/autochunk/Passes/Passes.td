@@ -14,8 +14,10 @@ def GraphSummaryPass : Pass<"autochunk-graph-summary", "mlir::ModuleOp"> {
   let summary = "Prints what the pipeline knows about each graph function";
   let description = [{
     For every function of graph ops, prints its inputs, weights and outputs
-    (count, shapes, bytes), the ops by kind, the FLOPs of its contractions
-    (matmul, einsum, linear: two per multiply-add), the sum of all
+    (count, shapes, bytes), the ops by kind, the FLOPs and bytes moved by
+    the cost model's counts (contractions two FLOPs per multiply-add,
+    elementwise ops, softmax, layer norm and reductions per element), the
+    sum of all
     intermediate tensor sizes, and the peak of a naive liveness walk in
     program order: each result is allocated when its op runs and freed after
     its last use, with no in-place reuse or aliasing, inputs and weights not
