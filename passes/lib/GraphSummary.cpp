@@ -129,48 +129,21 @@ void summarize(func::FuncOp func, raw_ostream &os) {
   os << "  flops: " << static_cast<int64_t>(flops)
      << "\n  bytes moved: " << static_cast<int64_t>(bytesMoved) << "\n";
 
-  // Naive liveness over the body's top-level ops in program order.
-  // Position of each top-level op; the terminator comes after all of them,
-  // so returned values stay live to the end.
-  SmallVector<Operation *> order;
-  DenseMap<Operation *, size_t> position;
-  for (Operation &op : body.without_terminator()) {
-    position[&op] = order.size();
-    order.push_back(&op);
-  }
-  position[terminator] = order.size();
-  DenseMap<Value, size_t> lastUse;
-  for (auto [index, op] : llvm::enumerate(order))
-    for (Value result : op->getResults()) {
-      size_t last = index; // A result nobody reads dies right after its op.
-      for (Operation *user : result.getUsers())
-        last =
-            std::max(last, position.lookup(body.findAncestorOpInBlock(*user)));
-      lastUse[result] = last;
-    }
-  int64_t live = 0, peak = 0, intermediateBytes = 0, intermediateCount = 0;
-  Operation *peakOp = nullptr;
-  DenseMap<size_t, SmallVector<Value>> freedAfter;
-  for (auto [index, op] : llvm::enumerate(order)) {
-    for (Value result : op->getResults()) {
-      int64_t bytes = staticTensorBytes(result.getType());
-      live += bytes;
-      intermediateBytes += bytes;
+  int64_t intermediateBytes = 0, intermediateCount = 0;
+  for (Operation &op : body.without_terminator())
+    for (Value result : op.getResults()) {
+      intermediateBytes += staticTensorBytes(result.getType());
       ++intermediateCount;
-      freedAfter[lastUse[result]].push_back(result);
     }
-    if (live > peak) {
-      peak = live;
-      peakOp = op;
-    }
-    for (Value dead : freedAfter.lookup(index))
-      live -= staticTensorBytes(dead.getType());
-  }
   os << "  intermediate values: " << intermediateCount << ", "
      << formatBytes(intermediateBytes) << " in all\n";
-  os << "  naive liveness peak: " << formatBytes(peak);
-  if (peakOp)
-    os << " at " << peakOp->getName() << " " << peakOp->getLoc();
+  // The chunk search's liveness model (views, in-place elementwise ops); the
+  // exact arena is autochunk-test-print-memory-estimate's.
+  Liveness liveness = computeLiveness(func);
+  os << "  activation peak: " << formatBytes(liveness.peakBytes);
+  if (liveness.peakOp)
+    os << " at " << liveness.peakOp->getName() << " "
+       << liveness.peakOp->getLoc();
   os << "\n";
 }
 

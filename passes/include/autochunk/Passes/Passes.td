@@ -17,12 +17,12 @@ def GraphSummaryPass : Pass<"autochunk-graph-summary", "mlir::ModuleOp"> {
     (count, shapes, bytes), the ops by kind, the FLOPs and bytes moved by
     the cost model's counts (contractions two FLOPs per multiply-add,
     elementwise ops, softmax, layer norm and reductions per element), the
-    sum of all
-    intermediate tensor sizes, and the peak of a naive liveness walk in
-    program order: each result is allocated when its op runs and freed after
-    its last use, with no in-place reuse or aliasing, inputs and weights not
-    counted. The later memory planner improves on that peak; this pass only
-    reports. The module is left unchanged.
+    sum of all intermediate tensor sizes, and the activation peak by the
+    chunk search's liveness model (views share their source's buffer,
+    elementwise ops write into a dying operand, inputs and weights are not
+    counted). The exact planned arena is what
+    `autochunk-test-print-memory-estimate` prints. The module is left
+    unchanged.
   }];
 }
 
