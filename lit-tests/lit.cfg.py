@@ -15,7 +15,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.autochunk_tools_dir, config.llvm_tools_dir]
-tools = ["chunk-opt", "chunk-models", "chunk-compile", "FileCheck", "not", "count"]
+tools = ["chunk-opt", "chunk-models", "chunk-compile", "chunk-plan-dump", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if t not in ("FileCheck", "not", "count")], tool_dirs)
 # Ahead of the default %python (lit's own interpreter, which may lack numpy).
