@@ -1,4 +1,4 @@
-// RUN: chunk-opt --pass-pipeline="builtin.module(func.func(autochunk-test-print-dimension-flow))" %s -o /dev/null | FileCheck %s
+// RUN: chunk-opt --mlir-disable-threading --pass-pipeline="builtin.module(func.func(autochunk-test-print-dimension-flow))" %s -o /dev/null | FileCheck %s
 
 // Upstream linalg ops, derived from their indexing maps: a result dim flows
 // from every operand dim (the init included) indexed by the same parallel

@@ -1,4 +1,4 @@
-// RUN: chunk-opt --pass-pipeline="builtin.module(func.func(autochunk-test-print-dimension-flow))" %s -o /dev/null | FileCheck %s
+// RUN: chunk-opt --mlir-disable-threading --pass-pipeline="builtin.module(func.func(autochunk-test-print-dimension-flow))" %s -o /dev/null | FileCheck %s
 
 // The dimension flow of every graph op. Notation: "d1 <- {op0.d1, op1.d2}"
 // says result dim 1 is a 1:1 slice of operand 0 dim 1 and operand 1 dim 2;

@@ -22,41 +22,6 @@ using namespace autochunk;
 
 namespace {
 
-/// The order to rewrite a plan's regions in: a region whose outputs feed
-/// another comes after it, so every region's values still exist when it is
-/// rewritten (the rewrite replaces a region's outputs with its loop's).
-SmallVector<size_t> rewriteOrder(const ChunkPlan &plan) {
-  size_t count = plan.regions.size();
-  DenseMap<Operation *, size_t> regionOf;
-  for (auto [index, planned] : llvm::enumerate(plan.regions))
-    for (Operation *op : planned.region.ops)
-      regionOf[op] = index;
-  // feeds[a] holds b when a region b op reads a result of region a.
-  SmallVector<llvm::SmallDenseSet<size_t, 4>> feeds(count);
-  for (auto [index, planned] : llvm::enumerate(plan.regions))
-    for (Operation *op : planned.region.ops)
-      for (Value operand : op->getOperands())
-        if (Operation *producer = operand.getDefiningOp()) {
-          auto it = regionOf.find(producer);
-          if (it != regionOf.end() && it->second != index)
-            feeds[it->second].insert(index);
-        }
-  // Depth-first: consumers are emitted before their producers.
-  SmallVector<size_t> order;
-  SmallVector<char> done(count, 0);
-  std::function<void(size_t)> visit = [&](size_t index) {
-    if (done[index])
-      return;
-    done[index] = 1;
-    for (size_t consumer : feeds[index])
-      visit(consumer);
-    order.push_back(index);
-  };
-  for (size_t index = 0; index < count; ++index)
-    visit(index);
-  return order;
-}
-
 struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
   using AutoChunkPassBase::AutoChunkPassBase;
 
@@ -93,7 +58,10 @@ struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
     Builder builder(&getContext());
     SmallVector<scf::ForOp> loops(plan->regions.size());
     IRRewriter rewriter(&getContext());
-    for (size_t index : rewriteOrder(*plan)) {
+    SmallVector<ChunkRegion> regions;
+    for (const PlannedRegion &planned : plan->regions)
+      regions.push_back(planned.region);
+    for (size_t index : chunkRewriteOrder(regions)) {
       FailureOr<ChunkLoop> loop =
           rewriteChunkRegion(rewriter, plan->regions[index].region);
       if (failed(loop))

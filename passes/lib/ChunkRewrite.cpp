@@ -9,6 +9,10 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
+#include "llvm/ADT/DenseSet.h"
+
+#include <functional>
+
 using namespace mlir;
 using namespace autochunk;
 
@@ -247,5 +251,44 @@ private:
 
 FailureOr<ChunkLoop> autochunk::rewriteChunkRegion(RewriterBase &rewriter,
                                                    const ChunkRegion &region) {
+  // The loop and its slices need these dialects, which a context that only
+  // parsed graph ops may not have loaded yet.
+  MLIRContext *context = rewriter.getContext();
+  context->getOrLoadDialect<arith::ArithDialect>();
+  context->getOrLoadDialect<scf::SCFDialect>();
+  context->getOrLoadDialect<tensor::TensorDialect>();
   return RegionRewriter(rewriter, region).run();
+}
+
+SmallVector<size_t>
+autochunk::chunkRewriteOrder(ArrayRef<ChunkRegion> regions) {
+  size_t count = regions.size();
+  DenseMap<Operation *, size_t> regionOf;
+  for (auto [index, region] : llvm::enumerate(regions))
+    for (Operation *op : region.ops)
+      regionOf[op] = index;
+  // feeds[a] holds b when an op of region b reads a result of region a.
+  SmallVector<llvm::SmallDenseSet<size_t, 4>> feeds(count);
+  for (auto [index, region] : llvm::enumerate(regions))
+    for (Operation *op : region.ops)
+      for (Value operand : op->getOperands())
+        if (Operation *producer = operand.getDefiningOp()) {
+          auto it = regionOf.find(producer);
+          if (it != regionOf.end() && it->second != index)
+            feeds[it->second].insert(index);
+        }
+  // Depth first: consumers are emitted before their producers.
+  SmallVector<size_t> order;
+  SmallVector<char> done(count, 0);
+  std::function<void(size_t)> visit = [&](size_t index) {
+    if (done[index])
+      return;
+    done[index] = 1;
+    for (size_t consumer : feeds[index])
+      visit(consumer);
+    order.push_back(index);
+  };
+  for (size_t index = 0; index < count; ++index)
+    visit(index);
+  return order;
 }

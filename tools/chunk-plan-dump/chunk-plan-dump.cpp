@@ -184,40 +184,6 @@ static std::string describeLocation(Location loc) {
   return text;
 }
 
-/// The order to rewrite a plan's regions in: consumers before producers, so
-/// every value a region slices still exists when it is rewritten (the
-/// rewrite replaces a region's outputs with its loop's). The same order as
-/// the autochunk-chunk pass.
-static SmallVector<size_t> rewriteOrder(ArrayRef<ChunkRegion> regions) {
-  size_t count = regions.size();
-  DenseMap<Operation *, size_t> regionOf;
-  for (auto [index, region] : llvm::enumerate(regions))
-    for (Operation *op : region.ops)
-      regionOf[op] = index;
-  SmallVector<llvm::SmallDenseSet<size_t, 4>> feeds(count);
-  for (auto [index, region] : llvm::enumerate(regions))
-    for (Operation *op : region.ops)
-      for (Value operand : op->getOperands())
-        if (Operation *producer = operand.getDefiningOp()) {
-          auto it = regionOf.find(producer);
-          if (it != regionOf.end() && it->second != index)
-            feeds[it->second].insert(index);
-        }
-  SmallVector<size_t> order;
-  SmallVector<char> done(count, 0);
-  std::function<void(size_t)> visit = [&](size_t index) {
-    if (done[index])
-      return;
-    done[index] = 1;
-    for (size_t consumer : feeds[index])
-      visit(consumer);
-    order.push_back(index);
-  };
-  for (size_t index = 0; index < count; ++index)
-    visit(index);
-  return order;
-}
-
 /// The one public function with a body in `module`.
 static FailureOr<func::FuncOp> getModelFunction(ModuleOp module) {
   func::FuncOp model;
@@ -275,7 +241,7 @@ applyPlanToCopy(ModuleOp module, func::FuncOp func, const ChunkPlan &plan,
     regions.push_back(std::move(region));
   }
   IRRewriter rewriter(module.getContext());
-  for (size_t index : rewriteOrder(regions)) {
+  for (size_t index : chunkRewriteOrder(regions)) {
     FailureOr<ChunkLoop> loop = rewriteChunkRegion(rewriter, regions[index]);
     if (failed(loop))
       return failure();

@@ -46,6 +46,12 @@ struct ChunkLoop {
 mlir::FailureOr<ChunkLoop> rewriteChunkRegion(mlir::RewriterBase &rewriter,
                                               const ChunkRegion &region);
 
+/// The order to rewrite several regions in: consumers before producers, so
+/// every value a region slices still exists when it is rewritten (the
+/// rewrite replaces a region's outputs with its loop's results).
+llvm::SmallVector<size_t>
+chunkRewriteOrder(llvm::ArrayRef<ChunkRegion> regions);
+
 } // namespace autochunk
 
 #endif // AUTOCHUNK_PASSES_CHUNKREWRITE_H
