@@ -129,13 +129,10 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   std::string errorMessage;
-  auto file = openInputFile(inputPath, &errorMessage);
-  if (!file)
-    return fail(errorMessage);
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module || failed(verify(*module)))
-    return 1;
+  OwningOpRef<ModuleOp> module =
+      readModelFile(inputPath, context, sourceMgr, errorMessage);
+  if (!module)
+    return errorMessage.empty() ? 1 : fail(errorMessage);
 
   FailureOr<ModelInterface> interface = extractModelInterface(*module);
   if (failed(interface))

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "autochunk/Compiler/Compiler.h"
 #include "autochunk/Passes/ChunkRewrite.h"
 #include "autochunk/Passes/ChunkSearch.h"
 #include "autochunk/Passes/CostModel.h"
@@ -182,27 +183,6 @@ static std::string describeLocation(Location loc) {
   llvm::raw_string_ostream os(text);
   loc.print(os);
   return text;
-}
-
-/// The one public function with a body in `module`.
-static FailureOr<func::FuncOp> getModelFunction(ModuleOp module) {
-  func::FuncOp model;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || !func.isPublic())
-      continue;
-    if (model) {
-      emitError(func.getLoc())
-          << "expected one public function, found @" << model.getSymName()
-          << " and @" << func.getSymName();
-      return failure();
-    }
-    model = func;
-  }
-  if (!model) {
-    emitError(module.getLoc()) << "expected one public function with a body";
-    return failure();
-  }
-  return model;
 }
 
 /// Applies `plan` to a copy of `module`, records the chunked function's exact
@@ -728,18 +708,15 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   std::string errorMessage;
-  auto file = openInputFile(inputPath, &errorMessage);
-  if (!file)
-    return fail(errorMessage);
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module || failed(verify(*module)))
-    return 1;
+  OwningOpRef<ModuleOp> module =
+      readModelFile(inputPath, context, sourceMgr, errorMessage);
+  if (!module)
+    return errorMessage.empty() ? 1 : fail(errorMessage);
   PassManager canonicalize(&context, ModuleOp::getOperationName());
   canonicalize.addPass(createCanonicalizerPass());
   if (failed(canonicalize.run(*module)))
     return 1;
-  FailureOr<func::FuncOp> func = getModelFunction(*module);
+  FailureOr<func::FuncOp> func = findModelFunction(*module);
   if (failed(func))
     return 1;
 

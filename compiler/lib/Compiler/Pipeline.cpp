@@ -15,8 +15,11 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -128,8 +131,21 @@ static FailureOr<ModelTensor> describeTensor(Location loc, Type type,
   return result;
 }
 
-/// The model's entry: the one public function with a body.
-static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
+OwningOpRef<ModuleOp> autochunk::readModelFile(StringRef path,
+                                               MLIRContext &context,
+                                               llvm::SourceMgr &sourceMgr,
+                                               std::string &error) {
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &error);
+  if (!file)
+    return nullptr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module || failed(verify(*module)))
+    return nullptr;
+  return module;
+}
+
+FailureOr<func::FuncOp> autochunk::findModelFunction(ModuleOp module) {
   func::FuncOp entry;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || func.isPrivate())
@@ -147,7 +163,7 @@ static FailureOr<func::FuncOp> findEntry(ModuleOp module) {
 }
 
 FailureOr<ModelInterface> autochunk::extractModelInterface(ModuleOp module) {
-  FailureOr<func::FuncOp> entry = findEntry(module);
+  FailureOr<func::FuncOp> entry = findModelFunction(module);
   if (failed(entry))
     return failure();
   func::FuncOp func = *entry;

@@ -10,8 +10,11 @@
 #ifndef AUTOCHUNK_COMPILER_COMPILER_H
 #define AUTOCHUNK_COMPILER_COMPILER_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+
+#include "llvm/Support/SourceMgr.h"
 
 #include <optional>
 #include <string>
@@ -72,6 +75,19 @@ struct CompileOptions {
   /// The cost model's target for the chunk search: "cpu" or "h100".
   std::string target = "cpu";
 };
+
+/// Opens, parses and verifies the module at `path` (`-` for stdin) in
+/// `context`. Diagnostics go to the context's handler (a
+/// SourceMgrDiagnosticHandler on `sourceMgr` gives them file:line:col);
+/// returns null on failure, with `error` set when the file cannot be opened.
+mlir::OwningOpRef<mlir::ModuleOp> readModelFile(llvm::StringRef path,
+                                                mlir::MLIRContext &context,
+                                                llvm::SourceMgr &sourceMgr,
+                                                std::string &error);
+
+/// The model's entry: the one public function with a body; a diagnostic
+/// and failure when there is none or more than one.
+mlir::FailureOr<mlir::func::FuncOp> findModelFunction(mlir::ModuleOp module);
 
 /// Reads the model's interface off its graph-level entry function (the one
 /// public function with a body), checking names and types; emits a
