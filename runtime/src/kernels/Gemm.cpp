@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <climits>
+#include <mutex>
+#include <string>
 
 using namespace autochunk::runtime;
 
@@ -341,17 +343,45 @@ ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
                         kernel, describe(lhs).text, describe(rhs).text,
                         describe(out).text);
 
-  GemmWorkspace workspace;
   int64_t batchCount = productOfSizes(out->sizes, 0, batchRank);
-  StridedMatrix c{nullptr, out->strides[orank - 2], out->strides[orank - 1]};
-  for (int64_t batch = 0; batch < batchCount; ++batch) {
-    a.data = elementAt(lhs, offsetOfLinear(&lhsBatchView, batchRank, batch));
-    b.data = elementAt(rhs, offsetOfLinear(&rhsBatchView, batchRank, batch));
-    c.data = elementAt(out, offsetOfLinear(&outBatch, batchRank, batch));
-    if (ac_status status = stridedGemm(kernel, out->dtype, m, n, k, a, b, c,
-                                       nullptr, workspace))
-      return status;
-  }
+  const StridedMatrix aShape = a, bShape = b;
+  const StridedMatrix cShape{nullptr, out->strides[orank - 2],
+                             out->strides[orank - 1]};
+  // Batches run on separate threads when there are enough of them (attention
+  // heads, chunks of them): many small GEMMs each split across threads spend
+  // their time forking and packing. A GEMM inside the batch loop then runs on
+  // one thread; every output element is computed the same way either way.
+  std::atomic<int> failure{AC_OK};
+  std::string failureMessage; // ac_last_error() is per thread
+  std::mutex failureMutex;
+  auto runBatches = [&](int64_t begin, int64_t end) {
+    GemmWorkspace workspace;
+    for (int64_t batch = begin; batch < end; ++batch) {
+      if (failure.load(std::memory_order_relaxed) != AC_OK)
+        return;
+      StridedMatrix batchA = aShape, batchB = bShape, batchC = cShape;
+      batchA.data =
+          elementAt(lhs, offsetOfLinear(&lhsBatchView, batchRank, batch));
+      batchB.data =
+          elementAt(rhs, offsetOfLinear(&rhsBatchView, batchRank, batch));
+      batchC.data = elementAt(out, offsetOfLinear(&outBatch, batchRank, batch));
+      if (ac_status status = stridedGemm(kernel, out->dtype, m, n, k, batchA,
+                                         batchB, batchC, nullptr, workspace)) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        int expected = AC_OK;
+        if (failure.compare_exchange_strong(expected, status))
+          failureMessage = ac_last_error();
+        return;
+      }
+    }
+  };
+  if (batchCount >= kernelThreads())
+    parallelFor(batchCount, m * n * std::max<int64_t>(k, 1), runBatches);
+  else
+    runBatches(0, batchCount);
+  if (failure.load() != AC_OK)
+    return ac_set_error(static_cast<ac_status>(failure.load()), "%s",
+                        failureMessage.c_str());
   return AC_OK;
 }
 
