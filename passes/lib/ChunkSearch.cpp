@@ -302,6 +302,10 @@ struct Eval {
 struct State {
   SmallVector<int> regions; ///< pool ids, ascending
   Eval eval;
+  /// Whether the step that made this state dropped a region it only partly
+  /// overlapped (such a step must lower the peak, so the search cannot
+  /// cycle).
+  bool displaced = false;
 };
 
 } // namespace
@@ -315,7 +319,9 @@ struct ChunkSearch::Impl {
   DenseMap<Value, int> valueIds;
   std::vector<CandidateRegion> pool;
   llvm::StringMap<int> poolKeys;
-  std::map<std::tuple<int, int64_t, unsigned>, int> growthCache;
+  std::map<std::tuple<int, int64_t, unsigned, bool>, int> growthCache;
+  /// Per pool id: the sub-regions trimRegion derived from it.
+  DenseMap<int, SmallVector<int, 4>> trimCache;
   double baseSeconds = 0;
   Eval baseEval;
   SmallVector<int64_t> baseLiveAtOp;
@@ -738,7 +744,17 @@ struct ChunkSearch::Impl {
       return true;
     }
 
-    void grow(int64_t threshold) {
+    /// Grows to a fixed point; with `forwardFirst`, through users alone
+    /// before any producer joins. The order matters: a producer taken early
+    /// (the layer norm feeding both sides of a triangle multiplication) can
+    /// make the consumer that holds the peak (its einsum) non-convex to add.
+    void grow(int64_t threshold, bool forwardFirst) {
+      if (forwardFirst)
+        growSteps(threshold, /*backward=*/false);
+      growSteps(threshold, /*backward=*/true);
+    }
+
+    void growSteps(int64_t threshold, bool backward) {
       bool changed = true;
       while (changed) {
         changed = false;
@@ -747,6 +763,8 @@ struct ChunkSearch::Impl {
           const OpInfo &info = impl.ops[opIndex];
           // Backward, through the producers of sliced operands.
           for (int operand : info.operands) {
+            if (!backward)
+              break;
             if (operand < 0 || !region.dims.count(operand))
               continue;
             const ValueInfo &value = impl.values[operand];
@@ -786,7 +804,7 @@ struct ChunkSearch::Impl {
   };
 
   /// Grows a region from `seed` along `dim`; the pool id, or -1.
-  int growRegion(int seed, int64_t dim, double fraction,
+  int growRegion(int seed, int64_t dim, double fraction, bool forwardFirst,
                  ArrayRef<int> forbidden) {
     const ValueInfo &value = values[seed];
     if (value.producer < 0 || dim >= static_cast<int64_t>(value.shape.size()) ||
@@ -801,7 +819,8 @@ struct ChunkSearch::Impl {
     if (!growth.tryAdd(value.producer, *chunking))
       return -1;
     growth.grow(
-        static_cast<int64_t>(fraction * static_cast<double>(value.bytes)));
+        static_cast<int64_t>(fraction * static_cast<double>(value.bytes)),
+        forwardFirst);
     CandidateRegion &region = growth.region;
     region.seed = seed;
     region.seedDim = dim;
@@ -895,10 +914,130 @@ struct ChunkSearch::Impl {
     return id;
   }
 
+  /// The buffer a value lives in: the end of its chain of views; -1 for an
+  /// argument or a constant (no activation bytes).
+  int bufferRootOf(int value) const {
+    while (values[value].viewSource >= 0)
+      value = values[value].viewSource;
+    return values[value].holdsNoBuffer ? -1 : value;
+  }
+
+  /// The region of the ops `begin`..`end` (positions in block order) of
+  /// region `id`, chunked as they are there; its pool id. Any such interval
+  /// of a convex region is convex: a path leaving it and coming back would
+  /// pass an op between two of its ops, which the interval holds. Its seed is
+  /// the region's when the interval produces it, else its largest result.
+  int intervalRegion(int id, int begin, int end) {
+    CandidateRegion region;
+    const CandidateRegion &whole = pool[id];
+    region.extent = whole.extent;
+    for (int step = begin; step <= end; ++step) {
+      int op = whole.ops[step];
+      region.ops.push_back(op);
+      for (int value : ops[op].results) {
+        region.dims[value] = whole.dims.lookup(value);
+        if (value == whole.seed ||
+            (region.seed != whole.seed &&
+             (region.seed < 0 ||
+              values[value].bytes > values[region.seed].bytes)))
+          region.seed = value;
+      }
+      for (int value : ops[op].operands)
+        if (value >= 0 && whole.dims.count(value))
+          region.dims[value] = whole.dims.lookup(value);
+    }
+    region.seedDim = region.dims.lookup(region.seed);
+    return finishRegion(std::move(region));
+  }
+
+  /// Sub-regions of region `id` that a loop with a smaller base may run:
+  /// its ops in block order cut to an interval that still holds the seed's
+  /// producer. A grown region keeps growing while values are large, so it
+  /// often ends (or starts) far beyond the peak, with many full-size outputs
+  /// and whole inputs live through its loop; an interval whose boundary is
+  /// small (the q/k/v projections of an attention up to its output
+  /// projection, not the next module) has a smaller loop base. Up to
+  /// `maxTrimmedPerRegion` intervals with the smallest boundary bytes (inputs
+  /// read from buffers plus full-size outputs; larger intervals first on
+  /// ties) are kept. The beam then judges them with the exact evaluation.
+  SmallVector<int, 4> trimRegion(int id) {
+    auto cached = trimCache.find(id);
+    if (cached != trimCache.end())
+      return cached->second;
+    SmallVector<int, 4> trimmed;
+    // Copies: finishRegion below grows the pool.
+    SmallVector<int> regionOps(pool[id].ops);
+    int seed = pool[id].seed;
+    int numOps = static_cast<int>(regionOps.size());
+    int seedStep = static_cast<int>(
+        llvm::find(regionOps, values[seed].producer) - regionOps.begin());
+    struct Interval {
+      int64_t boundaryBytes;
+      int begin, end;
+    };
+    SmallVector<Interval> intervals;
+    if (numOps >= 3 && seedStep < numOps) {
+      llvm::SmallDenseMap<int, int, 32> stepOf;
+      for (auto [step, op] : llvm::enumerate(regionOps))
+        stepOf[op] = static_cast<int>(step);
+      for (int begin = 0; begin <= seedStep; ++begin) {
+        // Users of each value produced in the interval that lie outside it.
+        llvm::SmallDenseMap<int, int, 32> outsideUsers;
+        llvm::SmallDenseSet<int, 16> inputRoots;
+        int64_t inputBytes = 0, outputBytes = 0;
+        for (int end = begin; end < numOps; ++end) {
+          const OpInfo &info = ops[regionOps[end]];
+          llvm::SmallDenseSet<int, 4> seenOperands;
+          for (int operand : info.operands) {
+            if (operand < 0 || !seenOperands.insert(operand).second)
+              continue;
+            int producer = values[operand].producer;
+            auto step = producer >= 0 ? stepOf.find(producer) : stepOf.end();
+            if (step != stepOf.end() && step->second >= begin &&
+                step->second < end) {
+              int &count = outsideUsers[operand];
+              if (--count == 0 && !values[operand].returned)
+                outputBytes -= values[operand].bytes;
+              continue;
+            }
+            int root = bufferRootOf(operand);
+            if (root >= 0 && inputRoots.insert(root).second)
+              inputBytes += values[root].bytes;
+          }
+          for (int result : info.results) {
+            const ValueInfo &value = values[result];
+            int count = static_cast<int>(value.users.size());
+            outsideUsers[result] = count;
+            if (count > 0 || value.returned)
+              outputBytes += value.bytes;
+          }
+          if (end >= seedStep && end - begin + 1 < numOps)
+            intervals.push_back({inputBytes + outputBytes, begin, end});
+        }
+      }
+    }
+    llvm::stable_sort(intervals, [](const Interval &a, const Interval &b) {
+      return std::make_pair(a.boundaryBytes, a.begin - a.end) <
+             std::make_pair(b.boundaryBytes, b.begin - b.end);
+    });
+    for (const Interval &interval : intervals) {
+      if (trimmed.size() >= options.maxTrimmedPerRegion)
+        break;
+      int trimmedId = intervalRegion(id, interval.begin, interval.end);
+      if (!llvm::is_contained(trimmed, trimmedId))
+        trimmed.push_back(trimmedId);
+    }
+    trimCache[id] = trimmed;
+    return trimmed;
+  }
+
   /// Candidate regions at the peak of `state` (whose evaluation must be the
-  /// latest one). Each either overlaps none of the state's regions or
+  /// latest one). Each either overlaps none of the state's regions, or
   /// contains every region it overlaps (it then replaces them: a loop at the
-  /// peak grows).
+  /// peak grows), or cuts across some (it then displaces them: their ops run
+  /// unchunked again unless a later step chunks them anew; an early choice,
+  /// such as a projection chunked along its channels, must not lock the ops a
+  /// better region needs).
   SmallVector<int> candidatesAt(const State &state) {
     SmallVector<int> taken(ops.size(), -1);
     for (int id : state.regions)
@@ -919,37 +1058,101 @@ struct ChunkSearch::Impl {
           return false;
       return true;
     };
+    auto consider = [&](int candidate, bool mayDisplace) {
+      if ((mayDisplace || fits(candidate)) &&
+          !llvm::is_contained(state.regions, candidate) &&
+          !llvm::is_contained(found, candidate))
+        found.push_back(candidate);
+    };
+    // A sub-region can only lower the peak when it spans it (holds ops on
+    // both sides of the peak op, or the whole loop at the peak).
+    int peakFirst = state.eval.peakOp, peakLast = state.eval.peakOp;
+    if (state.eval.peakRegion >= 0) {
+      peakFirst = pool[state.eval.peakRegion].ops.front();
+      peakLast = pool[state.eval.peakRegion].ops.back();
+    }
+    auto spansPeak = [&](int id) {
+      return peakFirst < 0 || (pool[id].ops.front() <= peakFirst &&
+                               pool[id].ops.back() >= peakLast);
+    };
+    auto considerTrims = [&](int id, bool mayDisplace) {
+      for (int trimmed : trimRegion(id))
+        if (spansPeak(trimmed))
+          consider(trimmed, mayDisplace);
+    };
     for (int seed : seeds) {
       for (int64_t dim = 0;
            dim < static_cast<int64_t>(values[seed].shape.size()); ++dim)
-        for (unsigned f = 0; f < options.growthFractions.size(); ++f) {
-          auto cacheKey = std::make_tuple(seed, dim, f);
-          auto cached = growthCache.find(cacheKey);
-          int id;
-          if (cached != growthCache.end()) {
-            id = cached->second;
-          } else {
-            id = growRegion(seed, dim, options.growthFractions[f], none);
-            growthCache[cacheKey] = id;
+        for (unsigned f = 0; f < options.growthFractions.size(); ++f)
+          for (bool forwardFirst : {false, true}) {
+            if (forwardFirst && !options.forwardFirstGrowth)
+              continue;
+            double fraction = options.growthFractions[f];
+            auto cacheKey = std::make_tuple(seed, dim, f, forwardFirst);
+            auto cached = growthCache.find(cacheKey);
+            int id;
+            if (cached != growthCache.end()) {
+              id = cached->second;
+            } else {
+              id = growRegion(seed, dim, fraction, forwardFirst, none);
+              growthCache[cacheKey] = id;
+            }
+            if (id < 0)
+              continue;
+            bool displacing = options.displaceRegions && !fits(id);
+            if (!fits(id) && taken[values[seed].producer] < 0) {
+              int regrown =
+                  growRegion(seed, dim, fraction, forwardFirst, taken);
+              if (regrown >= 0) {
+                consider(regrown, false);
+                considerTrims(regrown, false);
+              }
+            }
+            consider(id, displacing);
+            considerTrims(id, displacing);
           }
-          if (id >= 0 && !fits(id) && taken[values[seed].producer] < 0)
-            id = growRegion(seed, dim, options.growthFractions[f], taken);
-          if (id >= 0 && fits(id) && !llvm::is_contained(state.regions, id) &&
-              !llvm::is_contained(found, id))
-            found.push_back(id);
-        }
     }
     return found;
   }
 
   State extend(const State &state, int id, int64_t budget) {
     State next;
-    // Regions the new one contains are replaced by it.
+    // Regions the new one overlaps are replaced by it (or displaced, when
+    // it holds only part of them).
     llvm::SmallDenseSet<int, 16> members(pool[id].ops.begin(),
                                          pool[id].ops.end());
-    for (int other : state.regions)
-      if (!members.contains(pool[other].ops.front()))
+    for (int other : state.regions) {
+      size_t shared = llvm::count_if(
+          pool[other].ops, [&](int op) { return members.contains(op); });
+      if (shared == 0) {
         next.regions.push_back(other);
+        continue;
+      }
+      if (shared == pool[other].ops.size())
+        continue;
+      // A displaced region keeps its ops before the new region's first op
+      // and after its last one, as two intervals (still chunked the same
+      // way); the ops in between run unchunked.
+      next.displaced = true;
+      int numOps = static_cast<int>(pool[other].ops.size());
+      int firstShared = 0, lastShared = numOps - 1;
+      while (!members.contains(pool[other].ops[firstShared]))
+        ++firstShared;
+      while (!members.contains(pool[other].ops[lastShared]))
+        --lastShared;
+      auto keep = [&](int begin, int end) {
+        if (begin > end)
+          return;
+        int kept = intervalRegion(other, begin, end);
+        bool computes = llvm::any_of(
+            pool[kept].ops, [&](int op) { return isKernelOp(ops[op].op); });
+        if (computes)
+          next.regions.push_back(kept);
+      };
+      keep(0, firstShared - 1);
+      keep(lastShared + 1, numOps - 1);
+    }
+    llvm::sort(next.regions);
     next.regions.insert(llvm::upper_bound(next.regions, id), id);
     int watchOp = state.eval.peakOp;
     next.eval = evaluate(next.regions, budget, watchOp,
@@ -1003,6 +1206,7 @@ std::vector<PeakCandidates> ChunkSearch::explorePeaks(unsigned numPeaks) {
       candidate.minPeakBytes = next.eval.peak;
       peak.candidates.push_back(std::move(candidate));
       if (next.eval.watched < state.eval.peak &&
+          (!next.displaced || next.eval.peak < state.eval.peak) &&
           (!best.eval.valid || next.eval.peak < best.eval.peak))
         best = std::move(next);
     }
@@ -1043,6 +1247,7 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
       for (int id : s.candidatesAt(state)) {
         State extended = s.extend(state, id, budget);
         if (!extended.eval.valid || extended.eval.watched >= state.eval.peak ||
+            (extended.displaced && extended.eval.peak >= state.eval.peak) ||
             !seen.insert(extended.regions).second)
           continue;
         smallestPeak = std::min(smallestPeak, extended.eval.peak);
@@ -1056,9 +1261,15 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
     // Keep the plans with the lowest peaks (width 1: plain greedy, the
     // biggest immediate reduction); those under the budget are answers and
     // are not extended further.
+    // Among plans with the same peak (set elsewhere, by ops no plan has
+    // chunked yet), the one that lowered the peak it attacked the most
+    // leaves the most room for later steps: a loop over attention heads at
+    // chunk size 1 can sit above a tight budget where one over the sequence
+    // cannot, and a region that barely dents its peak must not crowd out
+    // one that removes it.
     llvm::stable_sort(next, [](const State &a, const State &b) {
-      return std::make_pair(a.eval.peak, a.eval.seconds) <
-             std::make_pair(b.eval.peak, b.eval.seconds);
+      return std::make_tuple(a.eval.peak, a.eval.watched, a.eval.seconds) <
+             std::make_tuple(b.eval.peak, b.eval.watched, b.eval.seconds);
     });
     if (next.size() > width)
       next.resize(width);

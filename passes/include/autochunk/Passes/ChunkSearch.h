@@ -109,6 +109,17 @@ struct SearchOptions {
   llvm::SmallVector<double, 3> growthFractions = {0.5, 0.125, 1.0 / 64};
   /// At most this many ops per region.
   unsigned maxRegionOps = 64;
+  /// Sub-regions (intervals with a small boundary) derived from each grown
+  /// region; 0 keeps only the grown regions.
+  unsigned maxTrimmedPerRegion = 3;
+  /// Whether a region may displace a chosen region it partly overlaps: the
+  /// displaced region keeps its ops before and after the new one as two
+  /// regions, the ops in between run unchunked again; such a step must
+  /// lower the peak.
+  bool displaceRegions = true;
+  /// Whether each seed also grows through its users before its producers
+  /// (a second candidate per growth fraction).
+  bool forwardFirstGrowth = true;
 };
 
 /// The search over one function's top-level graph ops. The function must not
