@@ -245,15 +245,16 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
     cMatrix.colStride = 1;
   }
 
-  GemmWorkspace workspace;
-  for (int64_t index = 0; index < batchCount; ++index) {
-    aMatrix.data = elementAt(&a, offsetOfLinear(&a, nb, index));
-    bMatrix.data = elementAt(&b, offsetOfLinear(&b, nb, index));
-    cMatrix.data = elementAt(&target, offsetOfLinear(&target, nb, index));
-    if (ac_status status = stridedGemm(kKernel, out->dtype, m, n, k, aMatrix,
-                                       bMatrix, cMatrix, nullptr, workspace))
-      return status;
-  }
+  if (ac_status status = batchedGemm(
+          kKernel, out->dtype, batchCount, m, n, k, aMatrix, bMatrix, cMatrix,
+          [&](int64_t index, StridedMatrix &batchA, StridedMatrix &batchB,
+              StridedMatrix &batchC) {
+            batchA.data = elementAt(&a, offsetOfLinear(&a, nb, index));
+            batchB.data = elementAt(&b, offsetOfLinear(&b, nb, index));
+            batchC.data =
+                elementAt(&target, offsetOfLinear(&target, nb, index));
+          }))
+    return status;
   if (staged)
     copyStrided(&target, &c);
   return AC_OK;

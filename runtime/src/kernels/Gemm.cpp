@@ -195,6 +195,45 @@ ac_status gemmLowPrecision(const char *kernel, int64_t m, int64_t n, int64_t k,
   return AC_OK;
 }
 
+} // namespace
+
+ac_status autochunk::runtime::batchedGemm(
+    const char *kernel, ac_dtype dtype, int64_t batchCount, int64_t m,
+    int64_t n, int64_t k, StridedMatrix a, StridedMatrix b, StridedMatrix c,
+    const std::function<void(int64_t, StridedMatrix &, StridedMatrix &,
+                             StridedMatrix &)> &locate) {
+  std::atomic<int> failure{AC_OK};
+  std::string failureMessage; // ac_last_error() is per thread
+  std::mutex failureMutex;
+  auto runBatches = [&](int64_t begin, int64_t end) {
+    GemmWorkspace workspace;
+    for (int64_t batch = begin; batch < end; ++batch) {
+      if (failure.load(std::memory_order_relaxed) != AC_OK)
+        return;
+      StridedMatrix batchA = a, batchB = b, batchC = c;
+      locate(batch, batchA, batchB, batchC);
+      if (ac_status status = stridedGemm(kernel, dtype, m, n, k, batchA, batchB,
+                                         batchC, nullptr, workspace)) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        int expected = AC_OK;
+        if (failure.compare_exchange_strong(expected, status))
+          failureMessage = ac_last_error();
+        return;
+      }
+    }
+  };
+  if (batchCount >= kernelThreads())
+    parallelFor(batchCount, m * n * std::max<int64_t>(k, 1), runBatches);
+  else
+    runBatches(0, batchCount);
+  if (failure.load() != AC_OK)
+    return ac_set_error(static_cast<ac_status>(failure.load()), "%s",
+                        failureMessage.c_str());
+  return AC_OK;
+}
+
+namespace {
+
 // The batch dimensions (all but the last two) of `tensor` as a tensor view.
 ac_tensor batchPart(const ac_tensor *tensor) {
   ac_tensor batch = *tensor;
@@ -344,45 +383,18 @@ ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
                         describe(out).text);
 
   int64_t batchCount = productOfSizes(out->sizes, 0, batchRank);
-  const StridedMatrix aShape = a, bShape = b;
-  const StridedMatrix cShape{nullptr, out->strides[orank - 2],
-                             out->strides[orank - 1]};
-  // Batches run on separate threads when there are enough of them (attention
-  // heads, chunks of them): many small GEMMs each split across threads spend
-  // their time forking and packing. A GEMM inside the batch loop then runs on
-  // one thread; every output element is computed the same way either way.
-  std::atomic<int> failure{AC_OK};
-  std::string failureMessage; // ac_last_error() is per thread
-  std::mutex failureMutex;
-  auto runBatches = [&](int64_t begin, int64_t end) {
-    GemmWorkspace workspace;
-    for (int64_t batch = begin; batch < end; ++batch) {
-      if (failure.load(std::memory_order_relaxed) != AC_OK)
-        return;
-      StridedMatrix batchA = aShape, batchB = bShape, batchC = cShape;
-      batchA.data =
-          elementAt(lhs, offsetOfLinear(&lhsBatchView, batchRank, batch));
-      batchB.data =
-          elementAt(rhs, offsetOfLinear(&rhsBatchView, batchRank, batch));
-      batchC.data = elementAt(out, offsetOfLinear(&outBatch, batchRank, batch));
-      if (ac_status status = stridedGemm(kernel, out->dtype, m, n, k, batchA,
-                                         batchB, batchC, nullptr, workspace)) {
-        std::lock_guard<std::mutex> lock(failureMutex);
-        int expected = AC_OK;
-        if (failure.compare_exchange_strong(expected, status))
-          failureMessage = ac_last_error();
-        return;
-      }
-    }
-  };
-  if (batchCount >= kernelThreads())
-    parallelFor(batchCount, m * n * std::max<int64_t>(k, 1), runBatches);
-  else
-    runBatches(0, batchCount);
-  if (failure.load() != AC_OK)
-    return ac_set_error(static_cast<ac_status>(failure.load()), "%s",
-                        failureMessage.c_str());
-  return AC_OK;
+  StridedMatrix c{nullptr, out->strides[orank - 2], out->strides[orank - 1]};
+  return batchedGemm(
+      kernel, out->dtype, batchCount, m, n, k, a, b, c,
+      [&](int64_t batch, StridedMatrix &batchA, StridedMatrix &batchB,
+          StridedMatrix &batchC) {
+        batchA.data =
+            elementAt(lhs, offsetOfLinear(&lhsBatchView, batchRank, batch));
+        batchB.data =
+            elementAt(rhs, offsetOfLinear(&rhsBatchView, batchRank, batch));
+        batchC.data =
+            elementAt(out, offsetOfLinear(&outBatch, batchRank, batch));
+      });
 }
 
 ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,

@@ -9,6 +9,8 @@
 
 #include "KernelSupport.h"
 
+#include <functional>
+
 namespace autochunk::runtime {
 
 // A matrix inside a tensor: element (r, c) at data + r*rowStride +
@@ -38,6 +40,19 @@ ac_status stridedGemm(const char *kernel, ac_dtype dtype, int64_t m, int64_t n,
                       int64_t k, StridedMatrix a, StridedMatrix b,
                       StridedMatrix c, const float *bias,
                       GemmWorkspace &workspace);
+
+// Runs `batchCount` GEMMs of one shape (the strides of `a`, `b`, `c`; the
+// data of batch i from `locate(i, a, b, c)`, which sets each matrix's data).
+// Batches run on separate threads when there are at least as many as
+// threads: many small GEMMs each split across threads would spend their time
+// forking and packing. A GEMM inside the batch loop then runs on one thread;
+// every output element is computed the same way either way.
+ac_status
+batchedGemm(const char *kernel, ac_dtype dtype, int64_t batchCount, int64_t m,
+            int64_t n, int64_t k, StridedMatrix a, StridedMatrix b,
+            StridedMatrix c,
+            const std::function<void(int64_t, StridedMatrix &, StridedMatrix &,
+                                     StridedMatrix &)> &locate);
 
 // The deterministic f32 GEMM (PackedGemm.cpp): C = A B with any strides,
 // each element one FMA chain over k in order.
