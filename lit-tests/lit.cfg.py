@@ -21,3 +21,9 @@ llvm_config.add_tool_substitutions(
 # Ahead of the default %python (lit's own interpreter, which may lack numpy).
 config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%src_root", config.autochunk_src_root))
+# The plugin for the stock mlir-opt (Debian's, from the LLVM tools folder).
+config.substitutions.append(
+    ("%autochunk_plugin",
+     os.path.join(config.autochunk_obj_root, "lib", "AutoChunkPlugin.so")))
+config.substitutions.append(
+    ("%stock_mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
