@@ -125,6 +125,9 @@ int main(int argc, char **argv) {
   registerAllPasses();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names its location; printing the whole op (a function of
+  // thousands of lines) under it helps nobody.
+  context.printOpOnDiagnostic(false);
 
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);

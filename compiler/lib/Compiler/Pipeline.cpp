@@ -338,18 +338,28 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
   constexpr int kAttempts = 4;
   OwningOpRef<ModuleOp> unchunked = module.clone();
   int64_t asked = interface.budgetBytes;
+  int64_t lastPlanned = 0;
   for (int attempt = 1;; ++attempt) {
     PassManager chunk(module->getName());
-    if (failed(
-            parsePassPipeline(chunkPipeline(asked, options.target), chunk)) ||
-        failed(chunk.run(module)))
+    if (failed(parsePassPipeline(chunkPipeline(asked, options.target), chunk)))
       return failure();
+    if (failed(chunk.run(module))) {
+      if (attempt > 1)
+        emitError(module.getLoc())
+            << "the budget is " << interface.budgetBytes
+            << " bytes; the best plan for it needs a " << lastPlanned
+            << "-byte arena once the planner packs its buffers, and asking "
+               "the search for "
+            << asked << " bytes to make room failed";
+      return failure();
+    }
     FailureOr<int64_t> planned =
         plannedArenaBytes(module, interface.functionName);
     if (failed(planned))
       return failure();
     if (*planned <= interface.budgetBytes)
       return success();
+    lastPlanned = *planned;
     if (attempt == kAttempts)
       return emitError(module.getLoc())
              << "the chunked graph needs " << *planned
