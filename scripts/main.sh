@@ -53,4 +53,4 @@ PY
 }
 
 run_pair gpt 0.3x
-run_pair evoformer 0.7x
+run_pair evoformer 0.45x
