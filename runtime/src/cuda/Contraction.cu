@@ -1,0 +1,727 @@
+//===- Contraction.cu - matmul, linear and einsum through cuBLAS ----------===//
+//
+// Every contraction becomes one batched GEMM (cublasGemmStridedBatchedEx,
+// f32 compute without TF32). Operands whose batch dimensions do not collapse
+// to one stride, or whose matrices are neither row- nor column-major, are
+// first packed contiguously with the strided copy kernel into scratch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaSupport.h"
+
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+using namespace autochunk::runtime::cuda;
+
+namespace {
+
+cublasHandle_t blasHandle = nullptr;
+
+ac_status checkBlas(const char *kernel, const char *what,
+                    cublasStatus_t status) {
+  if (status == CUBLAS_STATUS_SUCCESS)
+    return AC_OK;
+  return ac_set_error(
+      status == CUBLAS_STATUS_ALLOC_FAILED ? AC_ERROR_OUT_OF_MEMORY
+                                           : AC_ERROR_INVALID_ARGUMENT,
+      "%s: %s: %s (%s)", kernel, what, cublasGetStatusString(status),
+      cublasGetStatusName(status));
+}
+
+// The cuBLAS handle, bound to the kernels' stream.
+ac_status blasOnStream(const char *kernel, cublasHandle_t *handle) {
+  if (!blasHandle) {
+    if (ac_status status =
+            checkBlas(kernel, "cublasCreate", cublasCreate(&blasHandle)))
+      return status;
+  }
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  if (ac_status status = checkBlas(kernel, "cublasSetStream",
+                                   cublasSetStream(blasHandle, stream)))
+    return status;
+  *handle = blasHandle;
+  return AC_OK;
+}
+
+cudaDataType_t blasType(ac_dtype dtype) {
+  switch (dtype) {
+  case AC_F16:
+    return CUDA_R_16F;
+  case AC_BF16:
+    return CUDA_R_16BF;
+  default:
+    return CUDA_R_32F;
+  }
+}
+
+// A batch of matrices as cuBLAS reads them: row-major (element (r, c) at
+// r * ld + c) or column-major (at c * ld + r), one stride between batches.
+struct GemmOperand {
+  void *data;
+  bool rowMajor;
+  int64_t ld;
+  int64_t batchStride;
+};
+
+// How cuBLAS can read a rows x cols matrix with these strides, if it can.
+bool matrixLayout(int64_t rows, int64_t cols, int64_t rowStride,
+                  int64_t colStride, bool *rowMajor, int64_t *ld) {
+  const int64_t minRows = std::max<int64_t>(rows, 1);
+  const int64_t minCols = std::max<int64_t>(cols, 1);
+  if ((cols <= 1 || colStride == 1) && (rows <= 1 || rowStride >= minCols)) {
+    *rowMajor = true;
+    *ld = rows <= 1 ? minCols : rowStride;
+    return true;
+  }
+  if ((rows <= 1 || rowStride == 1) && (cols <= 1 || colStride >= minRows)) {
+    *rowMajor = false;
+    *ld = cols <= 1 ? minRows : colStride;
+    return true;
+  }
+  return false;
+}
+
+// `view` (rank numBatch + 2) as a cuBLAS operand, when it is one as is.
+bool asOperand(const ac_tensor *view, int numBatch, GemmOperand *operand) {
+  int64_t batchStride;
+  if (!collapsesToOneDim(view, 0, numBatch, &batchStride))
+    return false;
+  bool rowMajor;
+  int64_t ld;
+  if (!matrixLayout(view->sizes[numBatch], view->sizes[numBatch + 1],
+                    view->strides[numBatch], view->strides[numBatch + 1],
+                    &rowMajor, &ld))
+    return false;
+  if (ld > INT_MAX)
+    return false;
+  *operand = {view->data, rowMajor, ld, batchStride};
+  return true;
+}
+
+// A contiguous copy of `view` in the scratch buffer `role`.
+ac_status packContiguous(const char *kernel, const ac_tensor *view,
+                         Scratch role, ac_tensor *packed) {
+  size_t bytes = static_cast<size_t>(ac_tensor_num_elements(view)) *
+                 ac_dtype_size(view->dtype);
+  void *data;
+  if (ac_status status = scratchBuffer(kernel, role, bytes, &data))
+    return status;
+  ac_tensor_init_contiguous(packed, data, view->dtype, view->rank, view->sizes);
+  return copyStrided(kernel, view, packed);
+}
+
+ac_status tooLarge(const char *kernel, int64_t m, int64_t n, int64_t k) {
+  return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                      "%s: a GEMM of %lld x %lld x %lld exceeds cuBLAS's "
+                      "32-bit sizes",
+                      kernel, static_cast<long long>(m),
+                      static_cast<long long>(n), static_cast<long long>(k));
+}
+
+} // namespace
+
+namespace autochunk::runtime::cuda {
+
+ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
+                      const ac_tensor *b, const ac_tensor *c, bool accumulate) {
+  const int64_t m = c->sizes[numBatch], n = c->sizes[numBatch + 1];
+  const int64_t k = a->sizes[numBatch + 1];
+  const int64_t batchCount = productOfSizes(c->sizes, 0, numBatch);
+  if (m == 0 || n == 0 || batchCount == 0)
+    return AC_OK;
+  if (k == 0) // an empty sum
+    return accumulate ? AC_OK : fillTensor(kernel, c, 0.0f);
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
+    return tooLarge(kernel, m, n, k);
+
+  ac_tensor aPacked, bPacked, cStaged;
+  GemmOperand aOperand, bOperand, cOperand;
+  if (!asOperand(a, numBatch, &aOperand)) {
+    if (ac_status status =
+            packContiguous(kernel, a, Scratch::GemmLhs, &aPacked))
+      return status;
+    if (!asOperand(&aPacked, numBatch, &aOperand))
+      return tooLarge(kernel, m, n, k);
+  }
+  if (!asOperand(b, numBatch, &bOperand)) {
+    if (ac_status status =
+            packContiguous(kernel, b, Scratch::GemmRhs, &bPacked))
+      return status;
+    if (!asOperand(&bPacked, numBatch, &bOperand))
+      return tooLarge(kernel, m, n, k);
+  }
+  const bool staged = !asOperand(c, numBatch, &cOperand);
+  if (staged) {
+    size_t bytes = static_cast<size_t>(ac_tensor_num_elements(c)) *
+                   ac_dtype_size(c->dtype);
+    void *data;
+    if (ac_status status =
+            scratchBuffer(kernel, Scratch::GemmOut, bytes, &data))
+      return status;
+    ac_tensor_init_contiguous(&cStaged, data, c->dtype, c->rank, c->sizes);
+    if (accumulate)
+      if (ac_status status = copyStrided(kernel, c, &cStaged))
+        return status;
+    if (!asOperand(&cStaged, numBatch, &cOperand))
+      return tooLarge(kernel, m, n, k);
+  }
+
+  cublasHandle_t handle;
+  if (ac_status status = blasOnStream(kernel, &handle))
+    return status;
+  // cuBLAS is column-major. A row-major C is a column-major C^T = B^T A^T,
+  // so the operands swap; an operand stored the other way is transposed.
+  const GemmOperand *first = &aOperand, *second = &bOperand;
+  int64_t rows = m, cols = n;
+  cublasOperation_t firstOp, secondOp;
+  if (cOperand.rowMajor) {
+    first = &bOperand;
+    second = &aOperand;
+    rows = n;
+    cols = m;
+    firstOp = bOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
+    secondOp = aOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
+  } else {
+    firstOp = aOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
+    secondOp = bOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
+  }
+  const cudaDataType_t type = blasType(c->dtype);
+  const int64_t elementSize = static_cast<int64_t>(ac_dtype_size(c->dtype));
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  // Batches in groups that stay well inside the grid limits.
+  constexpr int64_t kMaxBatch = 65535;
+  for (int64_t start = 0; start < batchCount; start += kMaxBatch) {
+    int64_t count = std::min(kMaxBatch, batchCount - start);
+    auto at = [&](const GemmOperand &operand) {
+      return static_cast<char *>(operand.data) +
+             start * operand.batchStride * elementSize;
+    };
+    if (ac_status status = checkBlas(
+            kernel, "cublasGemmStridedBatchedEx",
+            cublasGemmStridedBatchedEx(
+                handle, firstOp, secondOp, static_cast<int>(rows),
+                static_cast<int>(cols), static_cast<int>(k), &alpha, at(*first),
+                type, static_cast<int>(first->ld), first->batchStride,
+                at(*second), type, static_cast<int>(second->ld),
+                second->batchStride, &beta, at(cOperand), type,
+                static_cast<int>(cOperand.ld), cOperand.batchStride,
+                static_cast<int>(count), CUBLAS_COMPUTE_32F,
+                CUBLAS_GEMM_DEFAULT)))
+      return status;
+  }
+  if (staged)
+    return copyStrided(kernel, &cStaged, c);
+  return AC_OK;
+}
+
+} // namespace autochunk::runtime::cuda
+
+//===----------------------------------------------------------------------===//
+// Einsum (the CPU kernel's parsing and validation)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+const char *const kEinsum = "ac_einsum";
+constexpr int kNumLabels = 26;
+
+struct Subscript {
+  int rank = 0;
+  int labels[AC_MAX_RANK]; // 0..25 for 'a'..'z'
+  int find(int label) const {
+    for (int dim = 0; dim < rank; ++dim)
+      if (labels[dim] == label)
+        return dim;
+    return -1;
+  }
+  bool has(int label) const { return find(label) >= 0; }
+};
+
+ac_status parseEquation(const char *equation, int numInputs, Subscript *inputs,
+                        Subscript *output) {
+  const char *arrow = std::strstr(equation, "->");
+  if (!arrow)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: equation \"%s\" needs an explicit \"->\"", kEinsum,
+                        equation);
+  int operand = 0;
+  Subscript *current = &inputs[0];
+  bool inOutput = false;
+  for (const char *cursor = equation; *cursor; ++cursor) {
+    char c = *cursor;
+    if (c == ' ')
+      continue;
+    if (cursor == arrow) {
+      if (operand + 1 != numInputs)
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: equation \"%s\" has %d operand subscripts "
+                            "but %d inputs were given",
+                            kEinsum, equation, operand + 1, numInputs);
+      current = output;
+      inOutput = true;
+      ++cursor; // skip '>'
+      continue;
+    }
+    if (c == ',' && !inOutput) {
+      if (++operand >= numInputs)
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: equation \"%s\" has more operand subscripts "
+                            "than the %d inputs given",
+                            kEinsum, equation, numInputs);
+      current = &inputs[operand];
+      continue;
+    }
+    if (c < 'a' || c > 'z')
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" has '%c'; labels are a-z, "
+                          "operands separated by ',' and the result after "
+                          "\"->\"",
+                          kEinsum, equation, c);
+    if (current->has(c - 'a'))
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" repeats label '%c' within one "
+                          "subscript list",
+                          kEinsum, equation, c);
+    if (current->rank == AC_MAX_RANK)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: equation \"%s\" has a subscript list longer "
+                          "than %d",
+                          kEinsum, equation, AC_MAX_RANK);
+    current->labels[current->rank++] = c - 'a';
+  }
+  return AC_OK;
+}
+
+// A view of `tensor` (labelled by `subscript`) whose dimensions are, in
+// order, those of `labels`.
+ac_tensor permutedView(const ac_tensor *tensor, const Subscript &subscript,
+                       const int *labels, int count) {
+  ac_tensor view = *tensor;
+  view.rank = count;
+  for (int dim = 0; dim < count; ++dim) {
+    int source = subscript.find(labels[dim]);
+    view.sizes[dim] = tensor->sizes[source];
+    view.strides[dim] = tensor->strides[source];
+  }
+  return view;
+}
+
+// Sums the labels of `*operand` that neither `other` nor `output` has, so
+// that `*operand` (and `*subscript`) keep only the others, into scratch.
+ac_status sumPrivateLabels(ac_tensor *operand, Subscript *subscript,
+                           const Subscript &other, const Subscript &output,
+                           Scratch role) {
+  int order[AC_MAX_RANK];
+  Subscript kept;
+  int numSummed = 0;
+  for (int dim = 0; dim < subscript->rank; ++dim) {
+    int label = subscript->labels[dim];
+    if (!other.has(label) && !output.has(label))
+      continue;
+    kept.labels[kept.rank++] = label;
+  }
+  if (kept.rank == subscript->rank)
+    return AC_OK;
+  for (int dim = 0; dim < kept.rank; ++dim)
+    order[dim] = kept.labels[dim];
+  for (int dim = 0; dim < subscript->rank; ++dim) {
+    int label = subscript->labels[dim];
+    if (!kept.has(label))
+      order[kept.rank + numSummed++] = label;
+  }
+  ac_tensor view = permutedView(operand, *subscript, order, subscript->rank);
+  size_t bytes = static_cast<size_t>(productOfSizes(view.sizes, 0, kept.rank)) *
+                 ac_dtype_size(operand->dtype);
+  void *data;
+  if (ac_status status = scratchBuffer(kEinsum, role, bytes, &data))
+    return status;
+  ac_tensor reduced;
+  ac_tensor_init_contiguous(&reduced, data, operand->dtype, kept.rank,
+                            view.sizes);
+  if (ac_status status =
+          reduceTrailing(kEinsum, AC_REDUCE_SUM, &view, numSummed, &reduced))
+    return status;
+  *operand = reduced;
+  *subscript = kept;
+  return AC_OK;
+}
+
+// `view` [batch (nb), rows group, cols group] as a rank nb + 2 matrix view
+// when each group addresses like one dimension.
+bool asBatchedMatrix(const ac_tensor *view, int nb, int rowsEnd,
+                     ac_tensor *matrix) {
+  int64_t rowStride, colStride;
+  if (!collapsesToOneDim(view, nb, rowsEnd, &rowStride) ||
+      !collapsesToOneDim(view, rowsEnd, view->rank, &colStride))
+    return false;
+  *matrix = *view;
+  matrix->rank = nb + 2;
+  matrix->sizes[nb] = productOfSizes(view->sizes, nb, rowsEnd);
+  matrix->sizes[nb + 1] = productOfSizes(view->sizes, rowsEnd, view->rank);
+  matrix->strides[nb] = rowStride;
+  matrix->strides[nb + 1] = colStride;
+  return true;
+}
+
+// asBatchedMatrix, packing `view` contiguously into `role` when needed.
+ac_status batchedMatrix(const ac_tensor *view, int nb, int rowsEnd,
+                        Scratch role, ac_tensor *matrix) {
+  if (asBatchedMatrix(view, nb, rowsEnd, matrix))
+    return AC_OK;
+  ac_tensor packed;
+  if (ac_status status = packContiguous(kEinsum, view, role, &packed))
+    return status;
+  asBatchedMatrix(&packed, nb, rowsEnd, matrix);
+  return AC_OK;
+}
+
+ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
+                       Subscript lhsSub, Subscript rhsSub,
+                       const Subscript &outSub, ac_tensor *out) {
+  ac_tensor lhs = *lhsIn, rhs = *rhsIn;
+  if (ac_status status = sumPrivateLabels(&lhs, &lhsSub, rhsSub, outSub,
+                                          Scratch::EinsumLhsReduced))
+    return status;
+  if (ac_status status = sumPrivateLabels(&rhs, &rhsSub, lhsSub, outSub,
+                                          Scratch::EinsumRhsReduced))
+    return status;
+
+  int batch[AC_MAX_RANK], rows[AC_MAX_RANK], cols[AC_MAX_RANK],
+      contracted[AC_MAX_RANK];
+  int nb = 0, nm = 0, nn = 0, nk = 0;
+  for (int dim = 0; dim < outSub.rank; ++dim) {
+    int label = outSub.labels[dim];
+    bool inLhs = lhsSub.has(label), inRhs = rhsSub.has(label);
+    if (inLhs && inRhs)
+      batch[nb++] = label;
+    else if (inLhs)
+      rows[nm++] = label;
+    else
+      cols[nn++] = label;
+  }
+  for (int dim = 0; dim < lhsSub.rank; ++dim)
+    if (!outSub.has(lhsSub.labels[dim]))
+      contracted[nk++] = lhsSub.labels[dim];
+
+  int lhsOrder[AC_MAX_RANK], rhsOrder[AC_MAX_RANK], outOrder[AC_MAX_RANK];
+  auto append = [](int *order, int &count, const int *labels, int n) {
+    for (int i = 0; i < n; ++i)
+      order[count++] = labels[i];
+  };
+  int lhsRank = 0, rhsRank = 0, outRank = 0;
+  append(lhsOrder, lhsRank, batch, nb);
+  append(lhsOrder, lhsRank, rows, nm);
+  append(lhsOrder, lhsRank, contracted, nk);
+  append(rhsOrder, rhsRank, batch, nb);
+  append(rhsOrder, rhsRank, contracted, nk);
+  append(rhsOrder, rhsRank, cols, nn);
+  append(outOrder, outRank, batch, nb);
+  append(outOrder, outRank, rows, nm);
+  append(outOrder, outRank, cols, nn);
+  ac_tensor a = permutedView(&lhs, lhsSub, lhsOrder, lhsRank);
+  ac_tensor b = permutedView(&rhs, rhsSub, rhsOrder, rhsRank);
+  ac_tensor c = permutedView(out, outSub, outOrder, outRank);
+
+  ac_tensor aMatrix, bMatrix, cMatrix;
+  if (ac_status status =
+          batchedMatrix(&a, nb, nb + nm, Scratch::EinsumLhsPacked, &aMatrix))
+    return status;
+  if (ac_status status =
+          batchedMatrix(&b, nb, nb + nk, Scratch::EinsumRhsPacked, &bMatrix))
+    return status;
+  // An output whose row or column labels do not collapse is staged.
+  ac_tensor staged;
+  const bool isStaged = !asBatchedMatrix(&c, nb, nb + nm, &cMatrix);
+  if (isStaged) {
+    size_t bytes = static_cast<size_t>(ac_tensor_num_elements(&c)) *
+                   ac_dtype_size(c.dtype);
+    void *data;
+    if (ac_status status =
+            scratchBuffer(kEinsum, Scratch::EinsumOutStaged, bytes, &data))
+      return status;
+    ac_tensor_init_contiguous(&staged, data, c.dtype, c.rank, c.sizes);
+    asBatchedMatrix(&staged, nb, nb + nm, &cMatrix);
+  }
+  if (ac_status status =
+          batchedGemm(kEinsum, nb, &aMatrix, &bMatrix, &cMatrix, false))
+    return status;
+  if (isStaged)
+    return copyStrided(kEinsum, &staged, &c);
+  return AC_OK;
+}
+
+// The batch dimensions (all but the last two) of `tensor` as a tensor view.
+ac_tensor batchPart(const ac_tensor *tensor) {
+  ac_tensor batch = *tensor;
+  batch.rank = tensor->rank - 2;
+  return batch;
+}
+
+} // namespace
+
+extern "C" {
+
+ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
+                    int transpose_a, int transpose_b) {
+  const char *kernel = "ac_matmul";
+  if (ac_status status = checkInput(kernel, "lhs", lhs))
+    return status;
+  if (ac_status status = checkInput(kernel, "rhs", rhs))
+    return status;
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "lhs", lhs, "rhs", rhs))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "lhs", lhs, "output", out))
+    return status;
+  if (lhs->rank < 2 || rhs->rank < 2 || out->rank < 2)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: lhs %s, rhs %s and output %s all need rank >= 2",
+                        kernel, describe(lhs).text, describe(rhs).text,
+                        describe(out).text);
+  int lr = lhs->rank, rr = rhs->rank, orank = out->rank;
+  // A is M x K, B is K x N, whichever way they are stored.
+  int64_t m = lhs->sizes[lr - 2], k = lhs->sizes[lr - 1];
+  int64_t aRowStride = lhs->strides[lr - 2], aColStride = lhs->strides[lr - 1];
+  if (transpose_a) {
+    std::swap(m, k);
+    std::swap(aRowStride, aColStride);
+  }
+  int64_t rhsK = rhs->sizes[rr - 2], n = rhs->sizes[rr - 1];
+  int64_t bRowStride = rhs->strides[rr - 2], bColStride = rhs->strides[rr - 1];
+  if (transpose_b) {
+    std::swap(rhsK, n);
+    std::swap(bRowStride, bColStride);
+  }
+  if (k != rhsK)
+    return ac_set_error(
+        AC_ERROR_INVALID_ARGUMENT,
+        "%s: lhs %s%s and rhs %s%s disagree on the contracted "
+        "size (%lld vs %lld)",
+        kernel, describe(lhs).text, transpose_a ? " (transposed)" : "",
+        describe(rhs).text, transpose_b ? " (transposed)" : "",
+        static_cast<long long>(k), static_cast<long long>(rhsK));
+  if (out->sizes[orank - 2] != m || out->sizes[orank - 1] != n)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: output %s must end in %lldx%lld", kernel,
+                        describe(out).text, static_cast<long long>(m),
+                        static_cast<long long>(n));
+  ac_tensor lhsBatch = batchPart(lhs), rhsBatch = batchPart(rhs),
+            outBatch = batchPart(out);
+  ac_tensor a, b;
+  int batchRank = orank - 2;
+  bool lhsFits = broadcastView(&lhsBatch, batchRank, outBatch.sizes, &a);
+  bool rhsFits = broadcastView(&rhsBatch, batchRank, outBatch.sizes, &b);
+  // Each operand's batch must broadcast to out's, and a dimension of out
+  // larger than 1 must come from one of them.
+  bool outFits = lhsFits && rhsFits;
+  for (int dim = 0; outFits && dim < batchRank; ++dim) {
+    if (outBatch.sizes[dim] == 1)
+      continue;
+    int lhsDim = dim - (batchRank - lhsBatch.rank);
+    int rhsDim = dim - (batchRank - rhsBatch.rank);
+    bool fromLhs = lhsDim >= 0 && lhsBatch.sizes[lhsDim] != 1;
+    bool fromRhs = rhsDim >= 0 && rhsBatch.sizes[rhsDim] != 1;
+    outFits = fromLhs || fromRhs;
+  }
+  if (!outFits)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: batch dimensions of lhs %s and rhs %s do not "
+                        "broadcast to those of output %s",
+                        kernel, describe(lhs).text, describe(rhs).text,
+                        describe(out).text);
+  a.rank = b.rank = orank;
+  a.sizes[batchRank] = m;
+  a.sizes[batchRank + 1] = k;
+  a.strides[batchRank] = aRowStride;
+  a.strides[batchRank + 1] = aColStride;
+  b.sizes[batchRank] = k;
+  b.sizes[batchRank + 1] = n;
+  b.strides[batchRank] = bRowStride;
+  b.strides[batchRank + 1] = bColStride;
+  return batchedGemm(kernel, batchRank, &a, &b, out, false);
+}
+
+ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
+                    const ac_tensor *bias, ac_tensor *out) {
+  const char *kernel = "ac_linear";
+  if (ac_status status = checkInput(kernel, "input", input))
+    return status;
+  if (ac_status status = checkInput(kernel, "weight", weight))
+    return status;
+  if (bias)
+    if (ac_status status = checkInput(kernel, "bias", bias))
+      return status;
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status =
+          checkSameDtype(kernel, "input", input, "weight", weight))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "input", input, "output", out))
+    return status;
+  if (bias)
+    if (ac_status status = checkSameDtype(kernel, "input", input, "bias", bias))
+      return status;
+  if (input->rank < 1 || weight->rank != 2)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: input %s needs rank >= 1 and weight %s rank 2 "
+                        "([out_features, in_features])",
+                        kernel, describe(input).text, describe(weight).text);
+  int rank = input->rank;
+  int64_t inFeatures = weight->sizes[1], outFeatures = weight->sizes[0];
+  if (input->sizes[rank - 1] != inFeatures)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: input %s ends in %lld features but weight %s "
+                        "takes %lld",
+                        kernel, describe(input).text,
+                        static_cast<long long>(input->sizes[rank - 1]),
+                        describe(weight).text,
+                        static_cast<long long>(inFeatures));
+  bool outMatches = out->rank == rank && out->sizes[rank - 1] == outFeatures;
+  for (int dim = 0; outMatches && dim < rank - 1; ++dim)
+    outMatches = out->sizes[dim] == input->sizes[dim];
+  if (!outMatches)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: output %s must be input %s with the last "
+                        "dimension %lld",
+                        kernel, describe(out).text, describe(input).text,
+                        static_cast<long long>(outFeatures));
+  if (bias && (bias->rank != 1 || bias->sizes[0] != outFeatures))
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: bias %s must be [%lld]",
+                        kernel, describe(bias).text,
+                        static_cast<long long>(outFeatures));
+  if (ac_tensor_num_elements(out) == 0)
+    return AC_OK;
+
+  // The bias goes into out first; the GEMM then accumulates onto it, so an
+  // f16 or bf16 result is rounded once, after the bias, as on the CPU.
+  if (bias) {
+    ac_tensor biasView;
+    broadcastView(bias, out->rank, out->sizes, &biasView);
+    if (ac_status status = copyStrided(kernel, &biasView, out))
+      return status;
+  }
+  ac_tensor a = *input, c = *out, b;
+  int numBatch;
+  int64_t inRowStride, outRowStride;
+  if (collapsesToOneDim(input, 0, rank - 1, &inRowStride) &&
+      collapsesToOneDim(out, 0, rank - 1, &outRowStride)) {
+    // All leading dimensions as the rows of one GEMM.
+    numBatch = 0;
+    int64_t rows = productOfSizes(input->sizes, 0, rank - 1);
+    a.rank = c.rank = 2;
+    a.sizes[0] = c.sizes[0] = rows;
+    a.sizes[1] = inFeatures;
+    a.strides[0] = inRowStride;
+    a.strides[1] = input->strides[rank - 1];
+    c.sizes[1] = outFeatures;
+    c.strides[0] = outRowStride;
+    c.strides[1] = out->strides[rank - 1];
+  } else {
+    numBatch = rank - 2; // rank >= 2 here: rank 1 always collapses
+  }
+  // B = W^T: element (k, n) is W[n, k], the same for every batch.
+  b = c;
+  b.data = weight->data;
+  for (int dim = 0; dim < numBatch; ++dim)
+    b.strides[dim] = 0;
+  b.sizes[numBatch] = inFeatures;
+  b.sizes[numBatch + 1] = outFeatures;
+  b.strides[numBatch] = weight->strides[1];
+  b.strides[numBatch + 1] = weight->strides[0];
+  return batchedGemm(kernel, numBatch, &a, &b, &c, bias != nullptr);
+}
+
+ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
+                    int num_inputs, ac_tensor *out) {
+  if (!equation)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: equation is NULL",
+                        kEinsum);
+  if (num_inputs < 1 || num_inputs > 2 || !inputs)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: takes one or two inputs, not %d", kEinsum,
+                        num_inputs);
+  if (ac_status status = checkOutput(kEinsum, "output", out))
+    return status;
+  for (int i = 0; i < num_inputs; ++i) {
+    if (ac_status status =
+            checkInput(kEinsum, i == 0 ? "input 0" : "input 1", inputs[i]))
+      return status;
+    if (ac_status status =
+            checkSameDtype(kEinsum, "an input", inputs[i], "output", out))
+      return status;
+  }
+  Subscript subscripts[2], outSub;
+  if (ac_status status =
+          parseEquation(equation, num_inputs, subscripts, &outSub))
+    return status;
+
+  int64_t labelSize[kNumLabels];
+  std::fill(labelSize, labelSize + kNumLabels, int64_t{-1});
+  for (int i = 0; i < num_inputs; ++i) {
+    const ac_tensor *input = inputs[i];
+    if (subscripts[i].rank != input->rank)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\" gives input %d %d labels but it is %s",
+                          kEinsum, equation, i, subscripts[i].rank,
+                          describe(input).text);
+    for (int dim = 0; dim < input->rank; ++dim) {
+      int label = subscripts[i].labels[dim];
+      if (labelSize[label] >= 0 && labelSize[label] != input->sizes[dim])
+        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                            "%s: \"%s\": label '%c' is %lld in input %d %s "
+                            "but %lld before",
+                            kEinsum, equation, 'a' + label,
+                            static_cast<long long>(input->sizes[dim]), i,
+                            describe(input).text,
+                            static_cast<long long>(labelSize[label]));
+      labelSize[label] = input->sizes[dim];
+    }
+  }
+  if (outSub.rank != out->rank)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: \"%s\" gives the output %d labels but it is %s",
+                        kEinsum, equation, outSub.rank, describe(out).text);
+  for (int dim = 0; dim < out->rank; ++dim) {
+    int label = outSub.labels[dim];
+    if (labelSize[label] < 0)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\": output label '%c' is in no input",
+                          kEinsum, equation, 'a' + label);
+    if (labelSize[label] != out->sizes[dim])
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: \"%s\": label '%c' is %lld in the inputs but "
+                          "output %s has %lld",
+                          kEinsum, equation, 'a' + label,
+                          static_cast<long long>(labelSize[label]),
+                          describe(out).text,
+                          static_cast<long long>(out->sizes[dim]));
+  }
+  if (ac_tensor_num_elements(out) == 0)
+    return AC_OK;
+
+  if (num_inputs == 2)
+    return contractPair(inputs[0], inputs[1], subscripts[0], subscripts[1],
+                        outSub, out);
+
+  // One operand: the output's labels first, then the summed ones.
+  const Subscript &inSub = subscripts[0];
+  int order[AC_MAX_RANK], numSummed = 0;
+  for (int dim = 0; dim < outSub.rank; ++dim)
+    order[dim] = outSub.labels[dim];
+  for (int dim = 0; dim < inSub.rank; ++dim)
+    if (!outSub.has(inSub.labels[dim]))
+      order[outSub.rank + numSummed++] = inSub.labels[dim];
+  ac_tensor view = permutedView(inputs[0], inSub, order, inSub.rank);
+  if (numSummed == 0)
+    return copyStrided(kEinsum, &view, out);
+  return reduceTrailing(kEinsum, AC_REDUCE_SUM, &view, numSummed, out);
+}
+
+} // extern "C"

@@ -1,0 +1,288 @@
+//===- CudaSupport.h - shared machinery of the runtime's CUDA kernels -----===//
+//
+// Element types on the device, argument validation (the CPU kernels'
+// messages), the stream, error checks, grow-only scratch memory, and the
+// strided indexing that every elementwise, copy and reduction kernel shares.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_RUNTIME_CUDA_CUDASUPPORT_H
+#define AUTOCHUNK_RUNTIME_CUDA_CUDASUPPORT_H
+
+#include "autochunk/runtime/cuda.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace autochunk::runtime::cuda {
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+// Each element type: its storage and its conversions to and from f32 (round
+// to nearest even on store).
+struct F32Element {
+  using Storage = float;
+  __device__ static float load(const float *pointer) { return *pointer; }
+  __device__ static void store(float *pointer, float value) {
+    *pointer = value;
+  }
+};
+
+struct F16Element {
+  using Storage = __half;
+  __device__ static float load(const __half *pointer) {
+    return __half2float(*pointer);
+  }
+  __device__ static void store(__half *pointer, float value) {
+    *pointer = __float2half_rn(value);
+  }
+};
+
+struct BF16Element {
+  using Storage = __nv_bfloat16;
+  __device__ static float load(const __nv_bfloat16 *pointer) {
+    return __bfloat162float(*pointer);
+  }
+  __device__ static void store(__nv_bfloat16 *pointer, float value) {
+    *pointer = __float2bfloat16_rn(value);
+  }
+};
+
+// Calls `fn(ElementType{})` for the element type of `dtype` (validated).
+template <typename Fn> void dispatchDtype(ac_dtype dtype, Fn &&fn) {
+  switch (dtype) {
+  case AC_F32:
+    fn(F32Element{});
+    return;
+  case AC_F16:
+    fn(F16Element{});
+    return;
+  case AC_BF16:
+    fn(BF16Element{});
+    return;
+  }
+}
+
+template <typename Element>
+typename Element::Storage *typedData(const ac_tensor *tensor) {
+  return static_cast<typename Element::Storage *>(tensor->data);
+}
+
+//===----------------------------------------------------------------------===//
+// Validation (as in the CPU kernels)
+//===----------------------------------------------------------------------===//
+
+// "[2x3x4] f32", for error messages.
+struct ShapeText {
+  char text[160];
+};
+ShapeText describe(const ac_tensor *tensor);
+ShapeText describeSizes(const int64_t *sizes, int rank);
+
+ac_status checkInput(const char *kernel, const char *name,
+                     const ac_tensor *tensor);
+ac_status checkOutput(const char *kernel, const char *name,
+                      const ac_tensor *tensor);
+ac_status checkSameDtype(const char *kernel, const char *nameA,
+                         const ac_tensor *a, const char *nameB,
+                         const ac_tensor *b);
+ac_status checkSameShape(const char *kernel, const char *nameA,
+                         const ac_tensor *a, const char *nameB,
+                         const ac_tensor *b);
+bool sameShape(const ac_tensor *a, const ac_tensor *b);
+
+// A view of `tensor` broadcast numpy-style to `rank` dimensions of `sizes`;
+// false when the shape does not broadcast.
+bool broadcastView(const ac_tensor *tensor, int rank, const int64_t *sizes,
+                   ac_tensor *view);
+
+// The product of sizes [first, last).
+inline int64_t productOfSizes(const int64_t *sizes, int first, int last) {
+  int64_t product = 1;
+  for (int dim = first; dim < last; ++dim)
+    product *= sizes[dim];
+  return product;
+}
+
+// Whether dimensions [first, last) of `tensor` address like one dimension
+// (size-1 dimensions ignored); if so `*stride` is its stride.
+bool collapsesToOneDim(const ac_tensor *tensor, int first, int last,
+                       int64_t *stride);
+
+// `tensor`'s data advanced by `offset` elements.
+inline char *elementAt(const ac_tensor *tensor, int64_t offset) {
+  return static_cast<char *>(tensor->data) +
+         offset * static_cast<int64_t>(ac_dtype_size(tensor->dtype));
+}
+
+//===----------------------------------------------------------------------===//
+// Stream, errors and scratch memory
+//===----------------------------------------------------------------------===//
+
+// The stream of all kernels; null with an error set when it cannot be made.
+ac_status currentStream(const char *kernel, cudaStream_t *stream);
+
+// AC_OK, or the error "<kernel>: <what>: <CUDA's message>".
+ac_status checkCuda(const char *kernel, const char *what, cudaError_t error);
+
+// Checks the launch of the kernel just enqueued.
+inline ac_status checkLaunch(const char *kernel) {
+  return checkCuda(kernel, "kernel launch", cudaGetLastError());
+}
+
+// Grow-only device buffers, one per role so that one call may hold several
+// at once. A buffer only ever grows; before it does, the stream is drained
+// so that no queued work still uses the old one.
+enum class Scratch {
+  EinsumLhsReduced,
+  EinsumRhsReduced,
+  EinsumLhsPacked,
+  EinsumRhsPacked,
+  EinsumOutStaged,
+  GemmLhs,
+  GemmRhs,
+  GemmOut,
+  Reshape,
+  Count
+};
+ac_status scratchBuffer(const char *kernel, Scratch role, size_t bytes,
+                        void **data);
+
+//===----------------------------------------------------------------------===//
+// Strided indexing
+//===----------------------------------------------------------------------===//
+
+// A row-major index space over `sizes` with `NumOperands` strided operands
+// (strides in elements); passed by value to kernels. Coalescing drops size-1
+// dimensions and merges dimensions contiguous in every operand; it keeps the
+// row-major order of linear indices.
+template <int NumOperands> struct StridedIndexer {
+  int rank = 0;
+  int64_t sizes[AC_MAX_RANK];
+  int64_t strides[NumOperands][AC_MAX_RANK];
+
+  int64_t numElements() const {
+    int64_t count = 1;
+    for (int dim = 0; dim < rank; ++dim)
+      count *= sizes[dim];
+    return count;
+  }
+
+  void coalesce() {
+    int kept = 0;
+    for (int dim = 0; dim < rank; ++dim) {
+      if (sizes[dim] == 1)
+        continue;
+      if (kept > 0) {
+        bool mergeable = true;
+        for (int op = 0; op < NumOperands; ++op)
+          mergeable &= strides[op][kept - 1] == strides[op][dim] * sizes[dim];
+        if (mergeable) {
+          sizes[kept - 1] *= sizes[dim];
+          for (int op = 0; op < NumOperands; ++op)
+            strides[op][kept - 1] = strides[op][dim];
+          continue;
+        }
+      }
+      sizes[kept] = sizes[dim];
+      for (int op = 0; op < NumOperands; ++op)
+        strides[op][kept] = strides[op][dim];
+      ++kept;
+    }
+    rank = kept; // rank 0: one element at offset 0
+  }
+
+  // The element offset in each operand of the row-major index `linear`.
+  __device__ void offsets(int64_t linear, int64_t *result) const {
+    for (int op = 0; op < NumOperands; ++op)
+      result[op] = 0;
+    for (int dim = rank - 1; dim >= 0; --dim) {
+      int64_t index = linear % sizes[dim];
+      linear /= sizes[dim];
+      for (int op = 0; op < NumOperands; ++op)
+        result[op] += index * strides[op][dim];
+    }
+  }
+};
+
+// The indexer over `rank` dimensions of `sizes` with the strides of the first
+// `rank` dimensions of each of `tensors`, coalesced.
+template <int NumOperands>
+StridedIndexer<NumOperands>
+makeIndexer(int rank, const int64_t *sizes,
+            const ac_tensor *const (&tensors)[NumOperands]) {
+  StridedIndexer<NumOperands> indexer;
+  indexer.rank = rank;
+  for (int dim = 0; dim < rank; ++dim) {
+    indexer.sizes[dim] = sizes[dim];
+    for (int op = 0; op < NumOperands; ++op)
+      indexer.strides[op][dim] = tensors[op]->strides[dim];
+  }
+  indexer.coalesce();
+  return indexer;
+}
+
+// Blocks of kElementwiseThreads threads for a grid-stride loop over `count`.
+constexpr int kElementwiseThreads = 256;
+inline unsigned elementwiseBlocks(int64_t count) {
+  int64_t blocks = (count + kElementwiseThreads - 1) / kElementwiseThreads;
+  return static_cast<unsigned>(blocks < (1 << 20) ? blocks : (1 << 20));
+}
+
+// For every element: `op(linear, offsets)`.
+template <int NumOperands, typename Op>
+__global__ void stridedKernel(StridedIndexer<NumOperands> indexer,
+                              int64_t count, Op op) {
+  for (int64_t linear =
+           static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+       linear < count; linear += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t offsets[NumOperands];
+    indexer.offsets(linear, offsets);
+    op(linear, offsets);
+  }
+}
+
+// Launches `op` over every element of `indexer` on the kernels' stream.
+template <int NumOperands, typename Op>
+ac_status launchStrided(const char *kernel,
+                        const StridedIndexer<NumOperands> &indexer, Op op) {
+  int64_t count = indexer.numElements();
+  if (count == 0)
+    return AC_OK;
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  stridedKernel<NumOperands, Op>
+      <<<elementwiseBlocks(count), kElementwiseThreads, 0, stream>>>(indexer,
+                                                                     count, op);
+  return checkLaunch(kernel);
+}
+
+// Copies `in` to `out` (same shape and dtype, any strides) on the device.
+ac_status copyStrided(const char *kernel, const ac_tensor *in,
+                      const ac_tensor *out);
+
+// Fills `out` with the f32 value `value` converted to its dtype.
+ac_status fillTensor(const char *kernel, const ac_tensor *out, float value);
+
+// out[i...] = kind over j... of in[i..., j...] for the last `numReduced`
+// dimensions of `in` (Normalization.cu); one block per output element.
+ac_status reduceTrailing(const char *kernel, ac_reduce_kind kind,
+                         const ac_tensor *in, int numReduced,
+                         const ac_tensor *out);
+
+// Batched C = A B (+ beta C, beta 0 or 1) through cuBLAS (Contraction.cu):
+// `a` [batch..., M, K], `b` [batch..., K, N], `c` [batch..., M, N], all of
+// rank numBatch + 2 with c's batch sizes (a and b may broadcast with stride
+// 0). Operands whose layout cuBLAS cannot take are packed into scratch.
+ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
+                      const ac_tensor *b, const ac_tensor *c, bool accumulate);
+
+} // namespace autochunk::runtime::cuda
+
+#endif // AUTOCHUNK_RUNTIME_CUDA_CUDASUPPORT_H

@@ -1,0 +1,413 @@
+//===- Normalization.cu - softmax, layer norm and reductions --------------===//
+//
+// One thread block per row (per output element for reductions); threads
+// stride over the row and combine through warp shuffles and shared memory in
+// a fixed order, so results do not depend on launch order. Sums accumulate in
+// f64 like the CPU kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaSupport.h"
+
+#include <algorithm>
+
+using namespace autochunk::runtime::cuda;
+
+namespace {
+
+struct SumCombine {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+
+// NaN propagates, as in numpy and PyTorch.
+struct MaxCombine {
+  __device__ float operator()(float a, float b) const {
+    if (isnan(a))
+      return a;
+    if (isnan(b))
+      return b;
+    return a > b ? a : b;
+  }
+};
+
+// The CPU softmax's maximum: NaN is skipped.
+struct FMaxCombine {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// Combines `value` over the block (blockDim.x a multiple of 32, at most
+// 1024); every thread gets the result.
+template <typename T, typename Combine>
+__device__ T blockReduce(T value, T identity, Combine combine) {
+  __shared__ T partial[32];
+  for (int offset = 16; offset > 0; offset >>= 1)
+    value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads(); // the previous call's readers are done with `partial`
+  if (lane == 0)
+    partial[warp] = value;
+  __syncthreads();
+  if (warp == 0) {
+    const int numWarps = blockDim.x >> 5;
+    value = lane < numWarps ? partial[lane] : identity;
+    for (int offset = 16; offset > 0; offset >>= 1)
+      value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
+    if (lane == 0)
+      partial[0] = value;
+  }
+  __syncthreads();
+  return partial[0];
+}
+
+// A power of two in [32, 256] that covers `length` if it can.
+int rowThreads(int64_t length) {
+  int threads = 32;
+  while (threads < 256 && threads < length)
+    threads *= 2;
+  return threads;
+}
+
+unsigned rowBlocks(int64_t rows) {
+  return static_cast<unsigned>(std::min<int64_t>(rows, 1 << 20));
+}
+
+template <typename Element>
+__global__ void reduceKernel(StridedIndexer<2> kept, StridedIndexer<1> reduced,
+                             int64_t outCount, int64_t reducedCount,
+                             ac_reduce_kind kind,
+                             typename Element::Storage *out,
+                             const typename Element::Storage *in) {
+  for (int64_t row = blockIdx.x; row < outCount; row += gridDim.x) {
+    int64_t keptOffsets[2];
+    kept.offsets(row, keptOffsets);
+    const typename Element::Storage *base = in + keptOffsets[1];
+    float result;
+    if (kind == AC_REDUCE_MAX) {
+      float maximum = -INFINITY;
+      for (int64_t i = threadIdx.x; i < reducedCount; i += blockDim.x) {
+        int64_t offset;
+        reduced.offsets(i, &offset);
+        maximum = MaxCombine()(maximum, Element::load(base + offset));
+      }
+      result = blockReduce(maximum, -INFINITY, MaxCombine());
+    } else {
+      double sum = 0.0;
+      for (int64_t i = threadIdx.x; i < reducedCount; i += blockDim.x) {
+        int64_t offset;
+        reduced.offsets(i, &offset);
+        sum += Element::load(base + offset);
+      }
+      sum = blockReduce(sum, 0.0, SumCombine());
+      result = static_cast<float>(kind == AC_REDUCE_MEAN
+                                      ? sum / static_cast<double>(reducedCount)
+                                      : sum);
+    }
+    if (threadIdx.x == 0)
+      Element::store(out + keptOffsets[0], result);
+  }
+}
+
+template <typename Element>
+__global__ void softmaxKernel(StridedIndexer<2> rowsIndexer, int64_t rows,
+                              int64_t length, int64_t inStride,
+                              int64_t outStride, typename Element::Storage *out,
+                              const typename Element::Storage *in) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    int64_t offsets[2];
+    rowsIndexer.offsets(row, offsets);
+    typename Element::Storage *dst = out + offsets[0];
+    const typename Element::Storage *src = in + offsets[1];
+    float maximum = -INFINITY;
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x)
+      maximum = fmaxf(maximum, Element::load(src + i * inStride));
+    maximum = blockReduce(maximum, -INFINITY, FMaxCombine());
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x)
+      sum += expf(Element::load(src + i * inStride) - maximum);
+    sum = blockReduce(sum, 0.0, SumCombine());
+    for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
+      float value = expf(Element::load(src + i * inStride) - maximum);
+      Element::store(dst + i * outStride, static_cast<float>(value / sum));
+    }
+  }
+}
+
+template <typename Element>
+__global__ void layerNormKernel(StridedIndexer<2> rowsIndexer,
+                                StridedIndexer<4> normalized, int64_t rows,
+                                int64_t count, double eps,
+                                typename Element::Storage *out,
+                                const typename Element::Storage *in,
+                                const typename Element::Storage *weight,
+                                const typename Element::Storage *bias) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    int64_t rowOffsets[2];
+    rowsIndexer.offsets(row, rowOffsets);
+    const typename Element::Storage *src = in + rowOffsets[1];
+    typename Element::Storage *dst = out + rowOffsets[0];
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+      int64_t offsets[4];
+      normalized.offsets(i, offsets);
+      sum += Element::load(src + offsets[0]);
+    }
+    const double mean =
+        blockReduce(sum, 0.0, SumCombine()) / static_cast<double>(count);
+    double squares = 0.0;
+    for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+      int64_t offsets[4];
+      normalized.offsets(i, offsets);
+      double centered = Element::load(src + offsets[0]) - mean;
+      squares += centered * centered;
+    }
+    squares = blockReduce(squares, 0.0, SumCombine());
+    const double inverseDeviation =
+        1.0 / sqrt(squares / static_cast<double>(count) + eps);
+    for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+      int64_t offsets[4];
+      normalized.offsets(i, offsets);
+      double x = Element::load(src + offsets[0]);
+      double w = weight ? Element::load(weight + offsets[2]) : 1.0;
+      double b = bias ? Element::load(bias + offsets[3]) : 0.0;
+      Element::store(dst + offsets[1],
+                     static_cast<float>((x - mean) * inverseDeviation * w + b));
+    }
+  }
+}
+
+// A view of `tensor` with dimension `axis` moved to the back.
+ac_tensor moveAxisToBack(const ac_tensor *tensor, int axis) {
+  ac_tensor view = *tensor;
+  int target = 0;
+  for (int dim = 0; dim < tensor->rank; ++dim) {
+    if (dim == axis)
+      continue;
+    view.sizes[target] = tensor->sizes[dim];
+    view.strides[target] = tensor->strides[dim];
+    ++target;
+  }
+  view.sizes[target] = tensor->sizes[axis];
+  view.strides[target] = tensor->strides[axis];
+  return view;
+}
+
+ac_status checkAxis(const char *kernel, const ac_tensor *in, int64_t axis) {
+  if (axis < 0 || axis >= in->rank)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: axis %lld is outside [0, %d) for input %s", kernel,
+                        static_cast<long long>(axis), in->rank,
+                        describe(in).text);
+  return AC_OK;
+}
+
+} // namespace
+
+namespace autochunk::runtime::cuda {
+
+ac_status reduceTrailing(const char *kernel, ac_reduce_kind kind,
+                         const ac_tensor *in, int numReduced,
+                         const ac_tensor *out) {
+  const int keptRank = in->rank - numReduced;
+  const int64_t outCount = productOfSizes(in->sizes, 0, keptRank);
+  if (outCount == 0)
+    return AC_OK;
+  const ac_tensor *const keptOperands[2] = {out, in};
+  StridedIndexer<2> kept = makeIndexer(keptRank, in->sizes, keptOperands);
+  StridedIndexer<1> reduced;
+  reduced.rank = numReduced;
+  for (int dim = 0; dim < numReduced; ++dim) {
+    reduced.sizes[dim] = in->sizes[keptRank + dim];
+    reduced.strides[0][dim] = in->strides[keptRank + dim];
+  }
+  reduced.coalesce();
+  const int64_t reducedCount = reduced.numElements();
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  dispatchDtype(in->dtype, [&](auto element) {
+    using Element = decltype(element);
+    reduceKernel<Element>
+        <<<rowBlocks(outCount), rowThreads(reducedCount), 0, stream>>>(
+            kept, reduced, outCount, reducedCount, kind,
+            typedData<Element>(out), typedData<Element>(in));
+  });
+  return checkLaunch(kernel);
+}
+
+} // namespace autochunk::runtime::cuda
+
+extern "C" {
+
+ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
+  const char *kernel = "ac_softmax";
+  if (ac_status status = checkInput(kernel, "input", in))
+    return status;
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
+    return status;
+  if (ac_status status = checkSameShape(kernel, "input", in, "output", out))
+    return status;
+  if (ac_status status = checkAxis(kernel, in, axis))
+    return status;
+  if (ac_tensor_num_elements(in) == 0)
+    return AC_OK;
+  const ac_tensor inView = moveAxisToBack(in, static_cast<int>(axis));
+  const ac_tensor outView = moveAxisToBack(out, static_cast<int>(axis));
+  const int outerRank = in->rank - 1;
+  const ac_tensor *const operands[2] = {&outView, &inView};
+  StridedIndexer<2> rowsIndexer =
+      makeIndexer(outerRank, inView.sizes, operands);
+  const int64_t rows = rowsIndexer.numElements();
+  const int64_t length = in->sizes[axis];
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  dispatchDtype(in->dtype, [&](auto element) {
+    using Element = decltype(element);
+    softmaxKernel<Element><<<rowBlocks(rows), rowThreads(length), 0, stream>>>(
+        rowsIndexer, rows, length, in->strides[axis], out->strides[axis],
+        typedData<Element>(out), typedData<Element>(in));
+  });
+  return checkLaunch(kernel);
+}
+
+ac_status ac_layer_norm(const ac_tensor *in, const ac_tensor *weight,
+                        const ac_tensor *bias, ac_tensor *out, int64_t axis,
+                        double eps) {
+  const char *kernel = "ac_layer_norm";
+  if (ac_status status = checkInput(kernel, "input", in))
+    return status;
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
+    return status;
+  if (ac_status status = checkSameShape(kernel, "input", in, "output", out))
+    return status;
+  if (ac_status status = checkAxis(kernel, in, axis))
+    return status;
+  if (!(eps >= 0.0))
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: epsilon %g must be non-negative", kernel, eps);
+  const ac_tensor *affine[2] = {weight, bias};
+  const char *names[2] = {"weight", "bias"};
+  for (int which = 0; which < 2; ++which) {
+    const ac_tensor *parameter = affine[which];
+    if (!parameter)
+      continue;
+    if (ac_status status = checkInput(kernel, names[which], parameter))
+      return status;
+    if (ac_status status =
+            checkSameDtype(kernel, "input", in, names[which], parameter))
+      return status;
+    bool matches = parameter->rank == in->rank - axis;
+    for (int dim = 0; matches && dim < parameter->rank; ++dim)
+      matches = parameter->sizes[dim] == in->sizes[axis + dim];
+    if (!matches)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: %s %s must have the shape of input %s from "
+                          "axis %lld on",
+                          kernel, names[which], describe(parameter).text,
+                          describe(in).text, static_cast<long long>(axis));
+  }
+  if (ac_tensor_num_elements(in) == 0)
+    return AC_OK;
+  const int normalizedRank = in->rank - static_cast<int>(axis);
+  StridedIndexer<4> normalized; // in, out, weight, bias
+  normalized.rank = normalizedRank;
+  for (int dim = 0; dim < normalizedRank; ++dim) {
+    normalized.sizes[dim] = in->sizes[axis + dim];
+    normalized.strides[0][dim] = in->strides[axis + dim];
+    normalized.strides[1][dim] = out->strides[axis + dim];
+    normalized.strides[2][dim] = weight ? weight->strides[dim] : 0;
+    normalized.strides[3][dim] = bias ? bias->strides[dim] : 0;
+  }
+  normalized.coalesce();
+  const int64_t count = normalized.numElements();
+  const ac_tensor *const operands[2] = {out, in};
+  StridedIndexer<2> rowsIndexer =
+      makeIndexer(static_cast<int>(axis), in->sizes, operands);
+  const int64_t rows = rowsIndexer.numElements();
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  dispatchDtype(in->dtype, [&](auto element) {
+    using Element = decltype(element);
+    layerNormKernel<Element><<<rowBlocks(rows), rowThreads(count), 0, stream>>>(
+        rowsIndexer, normalized, rows, count, eps, typedData<Element>(out),
+        typedData<Element>(in), weight ? typedData<Element>(weight) : nullptr,
+        bias ? typedData<Element>(bias) : nullptr);
+  });
+  return checkLaunch(kernel);
+}
+
+ac_status ac_reduce(ac_reduce_kind kind, const ac_tensor *in, ac_tensor *out,
+                    const int64_t *axes, int num_axes, int keep_dims) {
+  const char *kernel = "ac_reduce";
+  if (kind < AC_REDUCE_SUM || kind > AC_REDUCE_MAX)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: unknown kind %d",
+                        kernel, static_cast<int>(kind));
+  if (ac_status status = checkInput(kernel, "input", in))
+    return status;
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
+    return status;
+  if (num_axes < 1 || !axes)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: needs at least one axis", kernel);
+  bool isReduced[AC_MAX_RANK] = {false};
+  for (int i = 0; i < num_axes; ++i) {
+    if (axes[i] < 0 || axes[i] >= in->rank || (i > 0 && axes[i] <= axes[i - 1]))
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: axes must increase strictly within [0, %d) for "
+                          "input %s; axis %d is %lld",
+                          kernel, in->rank, describe(in).text, i,
+                          static_cast<long long>(axes[i]));
+    isReduced[axes[i]] = true;
+  }
+  // The view of `in` with kept dimensions first, and out's kept dimensions.
+  ac_tensor inView = *in, outView = *out;
+  int64_t expected[AC_MAX_RANK];
+  int expectedRank = 0, kept = 0;
+  for (int dim = 0; dim < in->rank; ++dim) {
+    if (isReduced[dim]) {
+      if (keep_dims)
+        expected[expectedRank++] = 1;
+      continue;
+    }
+    expected[expectedRank++] = in->sizes[dim];
+    inView.sizes[kept] = in->sizes[dim];
+    inView.strides[kept] = in->strides[dim];
+    ++kept;
+  }
+  bool outMatches = out->rank == expectedRank;
+  for (int dim = 0; outMatches && dim < expectedRank; ++dim)
+    outMatches = out->sizes[dim] == expected[dim];
+  if (!outMatches)
+    return ac_set_error(
+        AC_ERROR_INVALID_ARGUMENT, "%s: output %s must be %s (input %s%s)",
+        kernel, describe(out).text, describeSizes(expected, expectedRank).text,
+        describe(in).text, keep_dims ? ", reduced axes kept" : "");
+  for (int dim = 0, reduced = 0; dim < in->rank; ++dim) {
+    if (!isReduced[dim])
+      continue;
+    inView.sizes[kept + reduced] = in->sizes[dim];
+    inView.strides[kept + reduced] = in->strides[dim];
+    ++reduced;
+  }
+  if (keep_dims) {
+    int outKept = 0;
+    for (int dim = 0; dim < out->rank; ++dim) {
+      if (isReduced[dim])
+        continue;
+      outView.sizes[outKept] = out->sizes[dim];
+      outView.strides[outKept] = out->strides[dim];
+      ++outKept;
+    }
+    outView.rank = outKept;
+  }
+  return reduceTrailing(kernel, kind, &inView, num_axes, &outView);
+}
+
+} // extern "C"
