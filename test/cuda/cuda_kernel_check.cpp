@@ -510,6 +510,16 @@ void addContractionCases(Checker &check) {
       {"matmul_k0", {3, 0}, {0, 4}, {3, 4}, 0, 0, {}, {}, AC_F32},
       {"matmul_f16", {2, 16, 32}, {2, 32, 8}, {2, 16, 8}, 0, 0, {}, {}, AC_F16},
       {"matmul_bf16", {2, 16, 32}, {32, 8}, {2, 16, 8}, 0, 0, {}, {}, AC_BF16},
+      // More batches than one cuBLAS call takes (groups of 65535).
+      {"matmul_many_batches",
+       {70000, 2, 3},
+       {70000, 3, 2},
+       {70000, 2, 2},
+       0,
+       0,
+       {},
+       {},
+       AC_F32},
   };
   for (MatmulCase &c : matmuls) {
     DeviceTensor lhs = check.input(c.name + "_lhs", c.lhs, c.dtype, c.lhsPerm);
@@ -615,12 +625,14 @@ void addNormalizationCases(Checker &check) {
     std::vector<int64_t> perm;
     ac_dtype dtype;
   };
-  for (SoftmaxCase &c :
-       std::vector<SoftmaxCase>{{"softmax", {4, 6, 33}, 2, {}, AC_F32},
-                                {"softmax_axis1", {4, 6, 33}, 1, {}, AC_F32},
-                                {"softmax_strided", {5, 40}, 1, {1, 0}, AC_F32},
-                                {"softmax_long", {3, 1000}, 1, {}, AC_F32},
-                                {"softmax_f16", {4, 64}, 1, {}, AC_F16}}) {
+  for (SoftmaxCase &c : std::vector<SoftmaxCase>{
+           {"softmax", {4, 6, 33}, 2, {}, AC_F32},
+           {"softmax_axis1", {4, 6, 33}, 1, {}, AC_F32},
+           {"softmax_strided", {5, 40}, 1, {1, 0}, AC_F32},
+           {"softmax_long", {3, 1000}, 1, {}, AC_F32},
+           {"softmax_f16", {4, 64}, 1, {}, AC_F16},
+           // More rows than blocks: the grid-stride loop.
+           {"softmax_many_rows", {1100000, 3}, 1, {}, AC_F32}}) {
     DeviceTensor in =
         check.input(c.name + "_in", c.shape, c.dtype, c.perm, -6.0f, 6.0f);
     DeviceTensor out = check.output(c.name + "_out", c.shape, c.dtype);
