@@ -11,6 +11,11 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.autochunk_obj_root, "lit-tests")
 
+# CUDA executables can be built (not run: there may be no GPU) when the
+# toolkit was found.
+if config.autochunk_have_cuda:
+    config.available_features.add("cuda")
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -106,8 +106,6 @@ int main(int argc, char **argv) {
                 "--compile-to or use --emit=mlir");
   if (device != "cpu" && device != "cuda")
     return fail("unknown device '" + device + "' (expected cpu or cuda)");
-  if (device == "cuda")
-    return fail("the CUDA backend is not built yet; use --device=cpu");
   // The syntax is checked now (against a large stand-in peak, so any
   // positive fraction passes); a fraction ("0.1x") is resolved against the
   // unchunked peak once it is known.
@@ -140,6 +138,7 @@ int main(int argc, char **argv) {
   FailureOr<ModelInterface> interface = extractModelInterface(*module);
   if (failed(interface))
     return 1;
+  interface->device = device;
   CompileOptions options;
   options.compileTo = *phase;
   options.emit = *emit;

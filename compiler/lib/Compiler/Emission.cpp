@@ -99,9 +99,10 @@ std::string autochunk::generateModelWrapper(const ModelInterface &interface,
   for (const ModelTensor &tensor : interface.outputs)
     writeTensorInfo(os, tensor);
   os << "};\n\nconst ac_model_info ac_compiled_model = {\""
-     << interface.functionName << "\", \"cpu\", " << interface.arguments.size()
-     << ", ac_arguments, " << interface.outputs.size() << ", ac_outputs, "
-     << interface.arenaBytes << ", " << (interface.chunked ? 1 : 0) << "};\n\n";
+     << interface.functionName << "\", \"" << interface.device << "\", "
+     << interface.arguments.size() << ", ac_arguments, "
+     << interface.outputs.size() << ", ac_outputs, " << interface.arenaBytes
+     << ", " << (interface.chunked ? 1 : 0) << "};\n\n";
 
   os << "ac_status ac_compiled_model_run(void *const *args, void *arena,\n"
      << "                                ac_arena *measurement) {\n";
@@ -356,12 +357,29 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     std::vector<std::string> args{
         "-O2", "-fPIC", "-I" AUTOCHUNK_RUNTIME_INCLUDE_DIR,
         wrapperPath.str().str(), objectPath.str().str()};
+    bool cuda = interface.device == "cuda";
+#if AUTOCHUNK_HAVE_CUDA
+    const char *modelMain =
+        cuda ? AUTOCHUNK_CUDA_MODEL_MAIN_LIBRARY : AUTOCHUNK_MODEL_MAIN_LIBRARY;
+    const char *runtime =
+        cuda ? AUTOCHUNK_CUDA_RUNTIME_LIBRARY : AUTOCHUNK_RUNTIME_LIBRARY;
+    const char *linkFlags =
+        cuda ? AUTOCHUNK_CUDA_LINK_FLAGS : AUTOCHUNK_RUNTIME_LINK_FLAGS;
+#else
+    if (cuda) {
+      error = "this chunk-compile was built without the CUDA toolkit";
+      return failure();
+    }
+    const char *modelMain = AUTOCHUNK_MODEL_MAIN_LIBRARY;
+    const char *runtime = AUTOCHUNK_RUNTIME_LIBRARY;
+    const char *linkFlags = AUTOCHUNK_RUNTIME_LINK_FLAGS;
+#endif
     if (library)
       args.push_back("-shared");
     else
-      args.push_back(AUTOCHUNK_MODEL_MAIN_LIBRARY);
-    args.push_back(AUTOCHUNK_RUNTIME_LIBRARY);
-    for (StringRef flag : llvm::split(AUTOCHUNK_RUNTIME_LINK_FLAGS, '|'))
+      args.push_back(modelMain);
+    args.push_back(runtime);
+    for (StringRef flag : llvm::split(linkFlags, '|'))
       if (!flag.empty())
         args.push_back(flag.str());
     args.push_back("-o");

@@ -13,6 +13,8 @@
 #include "autochunk/runtime/model_abi.h"
 #include "autochunk/runtime/report.h"
 
+#include "ModelDevice.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
@@ -27,6 +29,9 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+using autochunk::runtime::ModelDevice;
+using autochunk::runtime::modelDevice;
 
 namespace {
 
@@ -234,6 +239,20 @@ AlignedBuffer allocateAligned(int64_t bytes, const char *name) {
   return AlignedBuffer(pointer);
 }
 
+struct DeviceDeleter {
+  void operator()(void *pointer) const { modelDevice.release(pointer); }
+};
+using DeviceBuffer = std::unique_ptr<void, DeviceDeleter>;
+
+DeviceBuffer allocateOnDevice(const ModelDevice &device, size_t bytes,
+                              const char *name) {
+  void *pointer = device.allocate(bytes);
+  if (!pointer)
+    throw Fatal{format("cannot allocate %zu bytes on the device for '%s': %s",
+                       bytes, name, ac_last_error())};
+  return DeviceBuffer(pointer);
+}
+
 template <typename T, void (*Destroy)(T *)> struct Handle {
   T *pointer = nullptr;
   Handle() = default;
@@ -273,10 +292,12 @@ int run(int argc, char **argv) {
     std::printf(usage, argc > 0 ? argv[0] : "model", modelName);
     return 0;
   }
-  if (model.device && std::strcmp(model.device, "cpu") != 0)
+  const ModelDevice &device = modelDevice;
+  if (!model.device || std::strcmp(model.device, device.name) != 0)
     throw Fatal{format("model '%s' was compiled for '%s'; this executable "
-                       "runs CPU models",
-                       modelName, model.device)};
+                       "runs %s models",
+                       modelName, model.device ? model.device : "?",
+                       device.name)};
   if (model.num_args < 0 || model.num_outputs < 0 || model.arena_bytes < 0 ||
       (model.num_args > 0 && !model.args) ||
       (model.num_outputs > 0 && !model.outputs))
@@ -320,6 +341,20 @@ int run(int argc, char **argv) {
   if (source.pointer)
     check(ac_tensor_source_check_all_requested(source.pointer), "");
 
+  // On a device with memory of its own the model reads copies there.
+  std::vector<DeviceBuffer> deviceBuffers;
+  if (!device.isHost) {
+    for (int32_t index = 0; index < model.num_args; ++index) {
+      size_t bytes = static_cast<size_t>(checkedBytes(model.args[index]));
+      deviceBuffers.push_back(
+          allocateOnDevice(device, bytes, model.args[index].name));
+      check(device.toDevice(deviceBuffers.back().get(), argumentData[index],
+                            bytes),
+            format("cannot copy '%s' to the device", model.args[index].name));
+      argumentData[index] = deviceBuffers.back().get();
+    }
+  }
+
   // Outputs must lie inside the arena; check before running.
   for (int32_t index = 0; index < model.num_outputs; ++index) {
     const ac_model_tensor_info &info = model.outputs[index];
@@ -332,12 +367,26 @@ int run(int argc, char **argv) {
   }
 
   Handle<ac_arena, ac_arena_destroy> arena;
-  check(ac_arena_create(static_cast<size_t>(model.arena_bytes), 64,
-                        &arena.pointer),
-        "cannot create the activation arena");
+  DeviceBuffer deviceArena;
+  if (device.isHost) {
+    check(ac_arena_create(static_cast<size_t>(model.arena_bytes), 64,
+                          &arena.pointer),
+          "cannot create the activation arena");
+  } else {
+    // The arena is device memory; the ac_arena over it only records what
+    // the kernels write (the high-water mark).
+    deviceArena = allocateOnDevice(
+        device, static_cast<size_t>(model.arena_bytes), "the arena");
+    check(ac_arena_create_external(deviceArena.get(),
+                                   static_cast<size_t>(model.arena_bytes),
+                                   &arena.pointer),
+          "cannot create the activation arena");
+  }
   auto runOnce = [&]() {
     ac_status status = ac_compiled_model_run(
         argumentData.data(), ac_arena_base(arena.pointer), arena.pointer);
+    if (status == AC_OK)
+      status = device.synchronize();
     if (status != AC_OK) {
       const char *message = ac_abi_error_message();
       throw Fatal{*message ? message : ac_last_error()};
@@ -360,14 +409,24 @@ int run(int argc, char **argv) {
         "median");
   size_t measuredBytes = ac_arena_high_water_bytes(arena.pointer);
 
-  // Outputs are views of the arena at their planned offsets.
+  // Outputs are views of the arena at their planned offsets (copied to the
+  // host first when the arena is device memory).
   std::vector<ac_tensor> outputs(static_cast<size_t>(model.num_outputs));
+  std::vector<AlignedBuffer> hostOutputs;
   for (int32_t index = 0; index < model.num_outputs; ++index) {
     const ac_model_tensor_info &info = model.outputs[index];
-    ac_tensor_init_contiguous(
-        &outputs[index],
-        static_cast<char *>(ac_arena_base(arena.pointer)) + info.arena_offset,
-        info.dtype, info.rank, info.sizes);
+    void *data =
+        static_cast<char *>(ac_arena_base(arena.pointer)) + info.arena_offset;
+    if (!device.isHost) {
+      int64_t bytes = checkedBytes(info);
+      hostOutputs.push_back(allocateAligned(bytes, info.name));
+      check(device.toHost(hostOutputs.back().get(), data,
+                          static_cast<size_t>(bytes)),
+            format("cannot copy output '%s' from the device", info.name));
+      data = hostOutputs.back().get();
+    }
+    ac_tensor_init_contiguous(&outputs[index], data, info.dtype, info.rank,
+                              info.sizes);
   }
   if (!options.outputs.empty()) {
     std::error_code error;
@@ -387,7 +446,9 @@ int run(int argc, char **argv) {
     ac_report *r = report.pointer;
     const char *context = "report";
     check(ac_report_set_string(r, "model", modelName), context);
-    check(ac_report_set_string(r, "device", "cpu"), context);
+    check(ac_report_set_string(r, "device", device.name), context);
+    if (int64_t inUse = device.memoryInUse(); inUse >= 0)
+      check(ac_report_set_int(r, "device_memory_in_use_bytes", inUse), context);
     check(ac_report_set_bool(r, "chunked", model.chunked != 0), context);
     check(ac_report_set_int(r, "planned_activation_bytes", model.arena_bytes),
           context);

@@ -54,6 +54,8 @@ struct ModelTensor {
 /// What the generated C entry point takes and returns.
 struct ModelInterface {
   std::string functionName;
+  /// "cpu" or "cuda": which runtime the artifact links and runs on.
+  std::string device = "cpu";
   std::vector<ModelTensor> arguments; ///< inputs and weights, in call order
   std::vector<ModelTensor> outputs;
   int64_t arenaBytes = 0;

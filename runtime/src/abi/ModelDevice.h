@@ -1,0 +1,40 @@
+//===- ModelDevice.h - where a compiled model's buffers live ----*- C++ -*-===//
+//
+// The model main() runs the same way on every device: it loads arguments on
+// the host, moves them to the device, runs the compiled model on device
+// buffers, and moves the outputs back. Each device library (host: CPU
+// kernels; CUDA: the CUDA kernels) defines `modelDevice`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AUTOCHUNK_RUNTIME_ABI_MODELDEVICE_H
+#define AUTOCHUNK_RUNTIME_ABI_MODELDEVICE_H
+
+#include "autochunk/runtime/tensor.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace autochunk::runtime {
+
+struct ModelDevice {
+  /// "cpu" or "cuda": must match the compiled model's device.
+  const char *name;
+  /// True when device buffers are host memory (no copies needed).
+  bool isHost;
+  /// 64-byte aligned device memory, or null (with ac_last_error set).
+  void *(*allocate)(size_t bytes);
+  void (*release)(void *pointer);
+  ac_status (*toDevice)(void *device, const void *host, size_t bytes);
+  ac_status (*toHost)(void *host, const void *device, size_t bytes);
+  /// Waits for the kernels of a run; reports an asynchronous failure.
+  ac_status (*synchronize)();
+  /// Device memory in use right now, or -1 when the device cannot say.
+  int64_t (*memoryInUse)();
+};
+
+extern const ModelDevice modelDevice;
+
+} // namespace autochunk::runtime
+
+#endif // AUTOCHUNK_RUNTIME_ABI_MODELDEVICE_H
