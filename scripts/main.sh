@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds AutoChunk, generates the bundled GPT, ViT and
 # Evoformer graphs, prints what the pipeline knows about them, then compiles
-# GPT and Evoformer to native CPU executables, runs them and prints their
-# planned and measured activation memory and their time.
+# GPT and Evoformer to native CPU executables, unchunked and under a memory
+# budget, runs both on the same weights and prints activation memory and
+# time, chunked against unchunked, and whether the outputs are bitwise equal.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
