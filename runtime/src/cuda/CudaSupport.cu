@@ -1,128 +1,14 @@
-//===- CudaSupport.cu - validation, stream, scratch and strided copies ----===//
+//===- CudaSupport.cu - stream, scratch and strided copies ----------------===//
 
 #include "CudaSupport.h"
 
 #include <atomic>
-#include <cstdio>
-#include <cstring>
 
 namespace autochunk::runtime::cuda {
 
 //===----------------------------------------------------------------------===//
 // Validation
 //===----------------------------------------------------------------------===//
-
-ShapeText describeSizes(const int64_t *sizes, int rank) {
-  ShapeText shape;
-  size_t used = 0;
-  shape.text[used++] = '[';
-  for (int dim = 0; dim < rank && used < sizeof(shape.text) - 24; ++dim)
-    used += std::snprintf(shape.text + used, sizeof(shape.text) - used,
-                          dim == 0 ? "%lld" : "x%lld",
-                          static_cast<long long>(sizes[dim]));
-  std::snprintf(shape.text + used, sizeof(shape.text) - used, "]");
-  return shape;
-}
-
-ShapeText describe(const ac_tensor *tensor) {
-  ShapeText shape = describeSizes(tensor->sizes, tensor->rank);
-  size_t used = std::strlen(shape.text);
-  std::snprintf(shape.text + used, sizeof(shape.text) - used, " %s",
-                ac_dtype_name(tensor->dtype));
-  return shape;
-}
-
-static ac_status checkTensor(const char *kernel, const char *name,
-                             const ac_tensor *tensor, bool isOutput) {
-  if (!tensor)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", kernel,
-                        name);
-  if (tensor->rank < 0 || tensor->rank > AC_MAX_RANK)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: %s has rank %d, outside [0, %d]", kernel, name,
-                        tensor->rank, AC_MAX_RANK);
-  if (tensor->dtype != AC_F32 && tensor->dtype != AC_F16 &&
-      tensor->dtype != AC_BF16)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: %s has unknown dtype %d", kernel, name,
-                        static_cast<int>(tensor->dtype));
-  for (int dim = 0; dim < tensor->rank; ++dim) {
-    if (tensor->sizes[dim] < 0)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: %s has negative size %lld in dimension %d",
-                          kernel, name,
-                          static_cast<long long>(tensor->sizes[dim]), dim);
-    if (isOutput && tensor->sizes[dim] > 1 && tensor->strides[dim] == 0)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: output %s %s has stride 0 in dimension %d, so "
-                          "it would write one element several times",
-                          kernel, name, describe(tensor).text, dim);
-  }
-  if (!tensor->data && ac_tensor_num_elements(tensor) > 0)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: %s %s has no data",
-                        kernel, name, describe(tensor).text);
-  return AC_OK;
-}
-
-ac_status checkInput(const char *kernel, const char *name,
-                     const ac_tensor *tensor) {
-  return checkTensor(kernel, name, tensor, /*isOutput=*/false);
-}
-
-ac_status checkOutput(const char *kernel, const char *name,
-                      const ac_tensor *tensor) {
-  return checkTensor(kernel, name, tensor, /*isOutput=*/true);
-}
-
-ac_status checkSameDtype(const char *kernel, const char *nameA,
-                         const ac_tensor *a, const char *nameB,
-                         const ac_tensor *b) {
-  if (a->dtype == b->dtype)
-    return AC_OK;
-  return ac_set_error(
-      AC_ERROR_INVALID_ARGUMENT, "%s: %s is %s but %s is %s; dtypes must match",
-      kernel, nameA, ac_dtype_name(a->dtype), nameB, ac_dtype_name(b->dtype));
-}
-
-bool sameShape(const ac_tensor *a, const ac_tensor *b) {
-  if (a->rank != b->rank)
-    return false;
-  for (int dim = 0; dim < a->rank; ++dim)
-    if (a->sizes[dim] != b->sizes[dim])
-      return false;
-  return true;
-}
-
-ac_status checkSameShape(const char *kernel, const char *nameA,
-                         const ac_tensor *a, const char *nameB,
-                         const ac_tensor *b) {
-  if (sameShape(a, b))
-    return AC_OK;
-  return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                      "%s: %s %s and %s %s must have the same shape", kernel,
-                      nameA, describe(a).text, nameB, describe(b).text);
-}
-
-bool broadcastView(const ac_tensor *tensor, int rank, const int64_t *sizes,
-                   ac_tensor *view) {
-  if (tensor->rank > rank)
-    return false;
-  *view = *tensor;
-  view->rank = rank;
-  int shift = rank - tensor->rank;
-  for (int dim = rank - 1; dim >= 0; --dim) {
-    int source = dim - shift;
-    view->sizes[dim] = sizes[dim];
-    if (source < 0 || tensor->sizes[source] == 1) {
-      view->strides[dim] = 0;
-    } else if (tensor->sizes[source] == sizes[dim]) {
-      view->strides[dim] = tensor->strides[source];
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool collapsesToOneDim(const ac_tensor *tensor, int first, int last,
                        int64_t *stride) {

@@ -11,6 +11,8 @@
 
 #include "autochunk/runtime/cuda.h"
 
+#include "../kernels/TensorChecks.h"
+
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -74,32 +76,18 @@ typename Element::Storage *typedData(const ac_tensor *tensor) {
 }
 
 //===----------------------------------------------------------------------===//
-// Validation (as in the CPU kernels)
+// Validation: the CPU kernels' checks (TensorChecks.h), so messages match.
 //===----------------------------------------------------------------------===//
 
-// "[2x3x4] f32", for error messages.
-struct ShapeText {
-  char text[160];
-};
-ShapeText describe(const ac_tensor *tensor);
-ShapeText describeSizes(const int64_t *sizes, int rank);
-
-ac_status checkInput(const char *kernel, const char *name,
-                     const ac_tensor *tensor);
-ac_status checkOutput(const char *kernel, const char *name,
-                      const ac_tensor *tensor);
-ac_status checkSameDtype(const char *kernel, const char *nameA,
-                         const ac_tensor *a, const char *nameB,
-                         const ac_tensor *b);
-ac_status checkSameShape(const char *kernel, const char *nameA,
-                         const ac_tensor *a, const char *nameB,
-                         const ac_tensor *b);
-bool sameShape(const ac_tensor *a, const ac_tensor *b);
-
-// A view of `tensor` broadcast numpy-style to `rank` dimensions of `sizes`;
-// false when the shape does not broadcast.
-bool broadcastView(const ac_tensor *tensor, int rank, const int64_t *sizes,
-                   ac_tensor *view);
+using autochunk::runtime::broadcastView;
+using autochunk::runtime::checkInput;
+using autochunk::runtime::checkOutput;
+using autochunk::runtime::checkSameDtype;
+using autochunk::runtime::checkSameShape;
+using autochunk::runtime::describe;
+using autochunk::runtime::describeSizes;
+using autochunk::runtime::sameShape;
+using autochunk::runtime::ShapeText;
 
 // The product of sizes [first, last).
 inline int64_t productOfSizes(const int64_t *sizes, int first, int last) {
