@@ -464,6 +464,53 @@ void callCausalMask(ac_dtype dtype, int64_t inRank, void *in, int64_t rowOffset,
               output);
 }
 
+// The fused kernels (kernels.h, "Fused kernels").
+
+void callScaleMaskSoftmax(ac_dtype dtype, int64_t inRank, void *in,
+                          int64_t biasRank, void *bias, int64_t rowOffset,
+                          int64_t colOffset, int64_t outRank, void *out,
+                          double factor, int64_t causal, int64_t diagonal,
+                          int64_t hasBias) {
+  KernelCall call("scale_mask_softmax", dtype);
+  ac_tensor input, biases, output;
+  if (!call.shouldRun() || !call.view("input", inRank, in, input) ||
+      (hasBias && !call.view("bias", biasRank, bias, biases)) ||
+      !call.view("output", outRank, out, output))
+    return;
+  call.finish(ac_scale_mask_softmax(&input, hasBias ? &biases : nullptr,
+                                    &output, factor, causal != 0, rowOffset,
+                                    colOffset, diagonal),
+              output);
+}
+
+void callLinearActivation(const char *kernel, ac_dtype dtype,
+                          ac_unary_kind activation, int64_t inRank, void *in,
+                          int64_t weightRank, void *weight, int64_t biasRank,
+                          void *bias, int64_t outRank, void *out) {
+  KernelCall call(kernel, dtype);
+  ac_tensor input, weights, biases, output;
+  if (!call.shouldRun() || !call.view("input", inRank, in, input) ||
+      !call.view("weight", weightRank, weight, weights) ||
+      !call.view("bias", biasRank, bias, biases) ||
+      !call.view("output", outRank, out, output))
+    return;
+  call.finish(
+      ac_linear_activation(&input, &weights, &biases, &output, activation),
+      output);
+}
+
+void callSigmoidGate(ac_dtype dtype, int64_t gateRank, void *gate,
+                     int64_t valueRank, void *value, int64_t outRank,
+                     void *out) {
+  KernelCall call("sigmoid_gate", dtype);
+  ac_tensor gates, values, output;
+  if (!call.shouldRun() || !call.view("gate", gateRank, gate, gates) ||
+      !call.view("value", valueRank, value, values) ||
+      !call.view("output", outRank, out, output))
+    return;
+  call.finish(ac_sigmoid_gate(&gates, &values, &output), output);
+}
+
 } // namespace
 
 extern "C" {
@@ -638,6 +685,37 @@ void memrefCopy(int64_t elementSize, ac_unranked_memref *source,
       int64_t outr, void *out, int64_t diagonal) {                             \
     callCausalMask(DTYPE, ir, in, row_offset, col_offset, outr, out,           \
                    diagonal);                                                  \
+  }                                                                            \
+  void ac_kernel_scale_mask_softmax_##SUFFIX(                                  \
+      int64_t ir, void *in, int64_t br, void *bias, int64_t row_offset,        \
+      int64_t col_offset, int64_t outr, void *out, double factor,              \
+      int64_t causal, int64_t diagonal, int64_t has_bias) {                    \
+    callScaleMaskSoftmax(DTYPE, ir, in, br, bias, row_offset, col_offset,      \
+                         outr, out, factor, causal, diagonal, has_bias);       \
+  }                                                                            \
+  void ac_kernel_linear_relu_##SUFFIX(int64_t ir, void *in, int64_t wr,        \
+                                      void *w, int64_t br, void *b,            \
+                                      int64_t outr, void *out) {               \
+    callLinearActivation("linear_relu", DTYPE, AC_UNARY_RELU, ir, in, wr, w,   \
+                         br, b, outr, out);                                    \
+  }                                                                            \
+  void ac_kernel_linear_silu_##SUFFIX(int64_t ir, void *in, int64_t wr,        \
+                                      void *w, int64_t br, void *b,            \
+                                      int64_t outr, void *out) {               \
+    callLinearActivation("linear_silu", DTYPE, AC_UNARY_SILU, ir, in, wr, w,   \
+                         br, b, outr, out);                                    \
+  }                                                                            \
+  void ac_kernel_linear_gelu_##SUFFIX(                                         \
+      int64_t ir, void *in, int64_t wr, void *w, int64_t br, void *b,          \
+      int64_t outr, void *out, int64_t tanh_approximation) {                   \
+    callLinearActivation("linear_gelu", DTYPE,                                 \
+                         tanh_approximation ? AC_UNARY_GELU_TANH               \
+                                            : AC_UNARY_GELU,                   \
+                         ir, in, wr, w, br, b, outr, out);                     \
+  }                                                                            \
+  void ac_kernel_sigmoid_gate_##SUFFIX(int64_t gr, void *gate, int64_t vr,     \
+                                       void *value, int64_t outr, void *out) { \
+    callSigmoidGate(DTYPE, gr, gate, vr, value, outr, out);                    \
   }
 
 AC_DEFINE_KERNEL_ENTRY_POINTS(f32, AC_F32)

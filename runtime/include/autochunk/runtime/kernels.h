@@ -163,6 +163,42 @@ ac_status ac_concat(const ac_tensor *const *inputs, int num_inputs,
  * same element count and dtype and any shape. */
 ac_status ac_reshape(const ac_tensor *in, ac_tensor *out);
 
+/*===------------------------------ Fused kernels ------------------------===*
+ * What the lowering (passes/lib/LowerGraphToKernels.cpp) emits for single-use
+ * chains of graph ops, so the intermediates never reach memory. On the CPU
+ * each gives the bits of the unfused sequence of kernels above: the same
+ * formula per element, rounded to the dtype wherever the unfused kernels
+ * store an intermediate.
+ *===----------------------------------------------------------------------===*/
+
+/* softmax over the last dimension of
+ *   t = in * factor;  t = causal mask of t (if causal);  t = t + bias
+ * the unfused sequence ac_scale, ac_causal_mask (row_offset, col_offset,
+ * diagonal as there, over the last two dimensions), ac_binary(ADD) and
+ * ac_softmax(axis = rank - 1). `bias` may be NULL; else it broadcasts
+ * numpy-style to `in`'s shape. `in` and `out` have one shape (rank >= 2 when
+ * causal) and may be the same view: each row is read whole before it is
+ * written. */
+ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
+                                ac_tensor *out, double factor, int causal,
+                                int64_t row_offset, int64_t col_offset,
+                                int64_t diagonal);
+
+/* out = activation(input W^T + bias): ac_linear then ac_unary(activation) on
+ * its result. `activation` is AC_UNARY_RELU, AC_UNARY_GELU,
+ * AC_UNARY_GELU_TANH or AC_UNARY_SILU; `bias` may be NULL. */
+ac_status ac_linear_activation(const ac_tensor *input, const ac_tensor *weight,
+                               const ac_tensor *bias, ac_tensor *out,
+                               ac_unary_kind activation);
+
+/* out = sigmoid(gate) * value with numpy broadcasting of both to `out`'s
+ * shape: ac_unary(SIGMOID) on `gate`, then ac_binary(MUL). `out` may be the
+ * same view as an input of its shape. */
+ac_status ac_sigmoid_gate(const ac_tensor *gate, const ac_tensor *value,
+                          ac_tensor *out);
+
+/*===--------------------------- End of fused kernels ---------------------===*/
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,15 @@
  *   causal_mask      (in, int64 row_offset, int64 col_offset, out,
  *                     int64 diagonal)
  *
+ * Fused kernels (kernels.h), which the lowering emits for single-use chains:
+ *
+ *   scale_mask_softmax  (in, bias, int64 row_offset, int64 col_offset, out,
+ *                        double factor, int64 causal, int64 diagonal,
+ *                        int64 has_bias)  bias repeats in when has_bias is 0
+ *   linear_relu linear_silu  (input, weight, bias, out)
+ *   linear_gelu      (input, weight, bias, out, int64 tanh_approximation)
+ *   sigmoid_gate     (gate, value, out)  sigmoid(gate) * value, broadcasting
+ *
  * A failing kernel records the first error (ac_abi_status) and every later
  * call returns at once, so a compiled model stops cleanly and reports it.
  *
@@ -112,7 +121,20 @@ const char *ac_abi_error_message(void);
   void ac_kernel_copy_##SUFFIX(int64_t, void *, int64_t, void *);              \
   void ac_kernel_causal_mask_##SUFFIX(int64_t, void *, int64_t row_offset,     \
                                       int64_t col_offset, int64_t, void *,     \
-                                      int64_t diagonal);
+                                      int64_t diagonal);                       \
+  void ac_kernel_scale_mask_softmax_##SUFFIX(                                  \
+      int64_t, void *, int64_t, void *, int64_t row_offset,                    \
+      int64_t col_offset, int64_t, void *, double factor, int64_t causal,      \
+      int64_t diagonal, int64_t has_bias);                                     \
+  void ac_kernel_linear_relu_##SUFFIX(int64_t, void *, int64_t, void *,        \
+                                      int64_t, void *, int64_t, void *);       \
+  void ac_kernel_linear_silu_##SUFFIX(int64_t, void *, int64_t, void *,        \
+                                      int64_t, void *, int64_t, void *);       \
+  void ac_kernel_linear_gelu_##SUFFIX(int64_t, void *, int64_t, void *,        \
+                                      int64_t, void *, int64_t, void *,        \
+                                      int64_t tanh_approximation);             \
+  void ac_kernel_sigmoid_gate_##SUFFIX(int64_t, void *, int64_t, void *,       \
+                                       int64_t, void *);
 
 AC_DECLARE_KERNEL_ENTRY_POINTS(f32)
 AC_DECLARE_KERNEL_ENTRY_POINTS(f16)
