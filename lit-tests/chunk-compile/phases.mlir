@@ -14,31 +14,29 @@
 // GRAPH: graph.linear
 // GRAPH: graph.gelu
 
-// KERNELS: kernel.call "linear" ins(%arg0, %arg1, %arg2 :
-// KERNELS: kernel.call "gelu" {{.*}} {elementwise, params = {approximate = "tanh"}}
+// The linear's result has one user, the gelu: one fused call.
+// KERNELS: kernel.call "linear_gelu" ins(%arg0, %arg1, %arg2 : {{.*}} {params = {approximate = "tanh"}}
 // KERNELS-NOT: graph.
 
 // BUFFERIZED: func.func @mlp(%arg0: memref<4x8xf32> {graph.name = "x", graph.role = "input"}
 // BUFFERIZED: memref.alloc() {{.*}} : memref<4x16xf32>
-// BUFFERIZED: kernel.call "linear" ins(%arg0, %arg1, %arg2 : memref<4x8xf32>
+// BUFFERIZED: kernel.call "linear_gelu" ins(%arg0, %arg1, %arg2 : memref<4x8xf32>
 
-// The linear's result dies at the gelu, which writes in place: one buffer.
+// One buffer: the fused call's output.
 // PLANNED: func.func @mlp({{.*}}, %arg3: memref<256xi8> {autochunk.arena}) attributes {autochunk.arena_bytes = 256 : i64, autochunk.outputs = [{name = "y", offset = 0 : i64, type = memref<4x16xf32>}], llvm.emit_c_interface}
 // PLANNED-NOT: memref.alloc
 // BYTES: planned activation bytes: 256
 
 // CALLS: memref.alloca_scope
-// CALLS: call @ac_kernel_linear_f32({{.*}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>) -> ()
-// CALLS: call @ac_kernel_gelu_f32({{.*}}) : (memref<*xf32>, memref<*xf32>, i64) -> ()
-// CALLS: func.func private @ac_kernel_linear_f32
+// CALLS: call @ac_kernel_linear_gelu_f32({{.*}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, i64) -> ()
+// CALLS: func.func private @ac_kernel_linear_gelu_f32
 
 // LLVM: llvm.func @mlp(
 // LLVM: llvm.func @_mlir_ciface_mlp(
 // LLVM-NOT: graph.name
 
 // LLVMIR: define void @mlp(
-// LLVMIR: call void @ac_kernel_linear_f32(
-// LLVMIR: call void @ac_kernel_gelu_f32(
+// LLVMIR: call void @ac_kernel_linear_gelu_f32(
 // LLVMIR: define void @_mlir_ciface_mlp(
 func.func @mlp(%x: tensor<4x8xf32> {graph.name = "x", graph.role = "input"},
                %w: tensor<16x8xf32> {graph.name = "w", graph.role = "weight"},

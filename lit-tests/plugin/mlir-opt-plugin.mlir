@@ -15,7 +15,7 @@
 // CHUNK: autochunk.region = 0
 // PIPELINE: autochunk.arena_bytes
 // PIPELINE: scf.for
-// PIPELINE: kernel.call "softmax"
+// PIPELINE: kernel.call "scale_mask_softmax"
 // UNKNOWN: 'autochunk-no-such-pass' does not refer to a registered pass or pass pipeline
 func.func @attention(%q: tensor<2x10x4xf32> {graph.name = "q", graph.role = "input"},
                      %k: tensor<2x10x4xf32> {graph.name = "k", graph.role = "input"},

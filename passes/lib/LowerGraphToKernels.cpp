@@ -2,7 +2,9 @@
 //
 // The step from the graph dialect to what one-shot bufferization handles:
 // kernel.call in destination-passing style, upstream tensor views, and
-// arith constants.
+// arith constants. Single-use chains of ops inside one block become one
+// fused kernel call (attention softmax, linear + activation, sigmoid
+// gating); the graph itself stays unfused, so chunking sees every op.
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,6 +182,240 @@ Value lowerSlice(RewriterBase &rewriter, graph::SliceOp slice) {
                                         offsets, sizes, strides);
 }
 
+//===----------------------------------------------------------------------===//
+// Fusion of single-use chains
+//===----------------------------------------------------------------------===//
+
+/// A chain of graph ops that lowers to one kernel call at the position of its
+/// last op, `root`. Each absorbed op's result has exactly one use, by the next
+/// op of the chain in the same block, so no value that anything else reads
+/// disappears, and the fused call runs where the root ran: its operands are
+/// defined before the root.
+struct Fusion {
+  enum class Kind { ScaleMaskSoftmax, LinearActivation, SigmoidGate };
+  Kind kind;
+  Operation *root = nullptr;
+  /// Absorbed ops, root first then towards the chain's input.
+  SmallVector<Operation *, 3> absorbed;
+
+  // Operands are held as the absorbed ops' operand slots, not as values:
+  // the producers are lowered (and replaced) between matching and fusing.
+
+  // ScaleMaskSoftmax: softmax(add?(causal_mask?(scale?(input)), bias?)).
+  OpOperand *input = nullptr, *bias = nullptr;
+  graph::ScaleOp scale;
+  graph::CausalMaskOp mask;
+
+  // LinearActivation: activation(linear(input, weight, bias)).
+  graph::LinearOp linear;
+
+  // SigmoidGate: sigmoid(gate) * value, in either operand order.
+  OpOperand *gate = nullptr, *value = nullptr;
+};
+
+/// The op of type OpTy defining `value` when `value`'s only use is by `user`
+/// in `user`'s block.
+template <typename OpTy> OpTy singleUseProducer(Value value, Operation *user) {
+  auto producer = value.getDefiningOp<OpTy>();
+  if (!producer || !value.hasOneUse() ||
+      producer->getBlock() != user->getBlock())
+    return nullptr;
+  return producer;
+}
+
+/// softmax over the last axis of add?(causal_mask?(scale?(x)), bias?) with
+/// at least one of the three: the ops in this order only, and an add only
+/// when its chain operand already has the result's shape (the kernel
+/// broadcasts the bias, never the scores).
+std::optional<Fusion> matchScaleMaskSoftmax(graph::SoftmaxOp softmax) {
+  auto type = cast<RankedTensorType>(softmax.getType());
+  if (softmax.getAxisAttr().getInt() != type.getRank() - 1)
+    return std::nullopt;
+  Fusion fusion{Fusion::Kind::ScaleMaskSoftmax, softmax};
+  OpOperand *current = &softmax->getOpOperand(0);
+  if (auto add = singleUseProducer<graph::AddOp>(current->get(), softmax)) {
+    // The chain continues through the operand a mask or scale produced if
+    // there is one, else through the left one.
+    OpOperand *chain = nullptr;
+    for (OpOperand &operand : add->getOpOperands()) {
+      if (operand.get().getType() != type)
+        continue;
+      if (singleUseProducer<graph::CausalMaskOp>(operand.get(), add) ||
+          singleUseProducer<graph::ScaleOp>(operand.get(), add)) {
+        chain = &operand;
+        break;
+      }
+      if (!chain)
+        chain = &operand;
+    }
+    if (chain && add.getLhs() != add.getRhs()) {
+      fusion.absorbed.push_back(add);
+      fusion.bias = &add->getOpOperand(1 - chain->getOperandNumber());
+      current = chain;
+    }
+  }
+  Operation *user =
+      fusion.absorbed.empty() ? softmax.getOperation() : fusion.absorbed.back();
+  if (auto mask =
+          singleUseProducer<graph::CausalMaskOp>(current->get(), user)) {
+    fusion.mask = mask;
+    fusion.absorbed.push_back(mask);
+    current = &mask.getInputMutable();
+    user = mask;
+  }
+  if (auto scale = singleUseProducer<graph::ScaleOp>(current->get(), user)) {
+    fusion.scale = scale;
+    fusion.absorbed.push_back(scale);
+    current = &scale.getInputMutable();
+  }
+  if (fusion.absorbed.empty())
+    return std::nullopt;
+  fusion.input = current;
+  return fusion;
+}
+
+/// activation(linear(x, w, b)) for relu, gelu and silu with a bias.
+std::optional<Fusion> matchLinearActivation(Operation *activation) {
+  if (!isa<graph::ReluOp, graph::GeluOp, graph::SiluOp>(activation))
+    return std::nullopt;
+  auto linear =
+      singleUseProducer<graph::LinearOp>(activation->getOperand(0), activation);
+  if (!linear || !linear.getBias())
+    return std::nullopt;
+  Fusion fusion{Fusion::Kind::LinearActivation, activation};
+  fusion.absorbed.push_back(linear);
+  fusion.linear = linear;
+  return fusion;
+}
+
+/// mul(sigmoid(a), b) or mul(b, sigmoid(a)).
+std::optional<Fusion> matchSigmoidGate(graph::MulOp mul) {
+  for (unsigned gateIndex : {0u, 1u}) {
+    Value gateOperand = mul->getOperand(gateIndex);
+    OpOperand &valueOperand = mul->getOpOperand(1 - gateIndex);
+    auto sigmoid = singleUseProducer<graph::SigmoidOp>(gateOperand, mul);
+    if (!sigmoid || gateOperand == valueOperand.get())
+      continue;
+    Fusion fusion{Fusion::Kind::SigmoidGate, mul};
+    fusion.absorbed.push_back(sigmoid);
+    fusion.gate = &sigmoid.getInputMutable();
+    fusion.value = &valueOperand;
+    return fusion;
+  }
+  return std::nullopt;
+}
+
+std::optional<Fusion> matchFusion(Operation *op) {
+  if (auto softmax = dyn_cast<graph::SoftmaxOp>(op))
+    return matchScaleMaskSoftmax(softmax);
+  if (auto mul = dyn_cast<graph::MulOp>(op))
+    return matchSigmoidGate(mul);
+  return matchLinearActivation(op);
+}
+
+/// A fresh destination of `root`'s result type, or the first of
+/// `candidates` that an earlier kernel call of the same block produced with
+/// that type and that no op outside the chain reads (it dies at the fused
+/// call, which writes each element after reading it).
+Value chooseFusedDestination(RewriterBase &rewriter, const Fusion &fusion,
+                             ArrayRef<Value> candidates) {
+  auto resultType = cast<RankedTensorType>(fusion.root->getResult(0).getType());
+  auto inChain = [&](Operation *user) {
+    return user == fusion.root || llvm::is_contained(fusion.absorbed, user);
+  };
+  for (Value candidate : candidates) {
+    auto producer = candidate.getDefiningOp<kernel::CallOp>();
+    if (candidate.getType() == resultType && producer &&
+        producer->getBlock() == fusion.root->getBlock() &&
+        llvm::all_of(candidate.getUsers(), inChain))
+      return candidate;
+  }
+  return tensor::EmptyOp::create(rewriter, fusion.root->getLoc(),
+                                 resultType.getShape(),
+                                 resultType.getElementType());
+}
+
+/// Emits the fused call for `fusion` before its root; returns its result.
+Value lowerFusion(RewriterBase &rewriter, Fusion &fusion) {
+  Operation *root = fusion.root;
+  // The root's location first: the memory estimate's timeline attributes the
+  // call to the first origin it finds.
+  SmallVector<Location> locations{root->getLoc()};
+  for (Operation *op : fusion.absorbed)
+    locations.push_back(op->getLoc());
+  Location loc = rewriter.getFusedLoc(locations);
+  Builder &b = rewriter;
+  switch (fusion.kind) {
+  case Fusion::Kind::ScaleMaskSoftmax: {
+    auto zero = [&]() -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, 0);
+    };
+    Value rowOffset = fusion.mask && fusion.mask.getRowOffset()
+                          ? fusion.mask.getRowOffset()
+                          : zero();
+    Value colOffset = fusion.mask && fusion.mask.getColOffset()
+                          ? fusion.mask.getColOffset()
+                          : zero();
+    // Without a bias the input stands in for it, so the kernel has one
+    // signature (the has_bias parameter says to ignore it).
+    Value input = fusion.input->get();
+    SmallVector<Value> inputs{input, fusion.bias ? fusion.bias->get() : input,
+                              rowOffset, colOffset};
+    SmallVector<NamedAttribute> params{
+        b.getNamedAttr("factor",
+                       b.getF64FloatAttr(
+                           fusion.scale
+                               ? fusion.scale.getFactorAttr().getValueAsDouble()
+                               : 1.0)),
+        b.getNamedAttr("causal", b.getBoolAttr(bool(fusion.mask))),
+        b.getNamedAttr("diagonal",
+                       fusion.mask ? Attribute(fusion.mask.getDiagonalAttr())
+                                   : Attribute(b.getI64IntegerAttr(0))),
+        b.getNamedAttr("has_bias", b.getBoolAttr(bool(fusion.bias)))};
+    auto resultType = cast<RankedTensorType>(root->getResult(0).getType());
+    Value destination = tensor::EmptyOp::create(
+        rewriter, loc, resultType.getShape(), resultType.getElementType());
+    return kernel::CallOp::create(
+               rewriter, loc, TypeRange{destination.getType()},
+               "scale_mask_softmax", inputs, ValueRange{destination},
+               b.getDictionaryAttr(params))
+        .getResult(0);
+  }
+  case Fusion::Kind::LinearActivation: {
+    StringRef kernelName = "linear_relu";
+    SmallVector<NamedAttribute> params;
+    if (auto gelu = dyn_cast<graph::GeluOp>(root)) {
+      kernelName = "linear_gelu";
+      params.push_back(b.getNamedAttr("approximate",
+                                      b.getStringAttr(gelu.getApproximate())));
+    } else if (isa<graph::SiluOp>(root)) {
+      kernelName = "linear_silu";
+    }
+    auto resultType = cast<RankedTensorType>(root->getResult(0).getType());
+    Value destination = tensor::EmptyOp::create(
+        rewriter, loc, resultType.getShape(), resultType.getElementType());
+    graph::LinearOp linear = fusion.linear;
+    return kernel::CallOp::create(
+               rewriter, loc, TypeRange{resultType}, kernelName,
+               ValueRange{linear.getInput(), linear.getWeight(),
+                          linear.getBias()},
+               ValueRange{destination}, b.getDictionaryAttr(params))
+        .getResult(0);
+  }
+  case Fusion::Kind::SigmoidGate: {
+    Value gate = fusion.gate->get(), value = fusion.value->get();
+    Value destination = chooseFusedDestination(rewriter, fusion, {gate, value});
+    auto call = kernel::CallOp::create(
+        rewriter, loc, TypeRange{destination.getType()}, "sigmoid_gate",
+        ValueRange{gate, value}, ValueRange{destination},
+        b.getDictionaryAttr({}));
+    call->setAttr("elementwise", rewriter.getUnitAttr());
+    return call.getResult(0);
+  }
+  }
+  llvm_unreachable("unknown fusion kind");
+}
+
 /// Lowers one graph op; returns its replacement value.
 FailureOr<Value> lowerOp(RewriterBase &rewriter, Operation *op) {
   Location loc = op->getLoc();
@@ -226,8 +462,35 @@ struct LowerGraphToKernelsPass
       if (isa<graph::GraphDialect>(op->getDialect()))
         graphOps.push_back(op);
     });
+    // Chains are matched on the graph as it is, before anything is lowered:
+    // an absorbed op is never also a root (each root's result is used
+    // outside its own chain only).
+    DenseMap<Operation *, Fusion> fusionAtRoot;
+    DenseSet<Operation *> absorbed;
     for (Operation *op : graphOps) {
+      if (absorbed.contains(op))
+        continue;
+      std::optional<Fusion> fusion = matchFusion(op);
+      if (!fusion || llvm::any_of(fusion->absorbed, [&](Operation *inner) {
+            return fusionAtRoot.contains(inner);
+          }))
+        continue;
+      absorbed.insert(fusion->absorbed.begin(), fusion->absorbed.end());
+      fusionAtRoot.try_emplace(op, std::move(*fusion));
+    }
+    for (Operation *op : graphOps) {
+      if (absorbed.contains(op))
+        continue;
       rewriter.setInsertionPoint(op);
+      auto fused = fusionAtRoot.find(op);
+      if (fused != fusionAtRoot.end()) {
+        // The absorbed ops still read the lowered values of their operands;
+        // they go once the root no longer uses them, root side first.
+        rewriter.replaceOp(op, lowerFusion(rewriter, fused->second));
+        for (Operation *inner : fused->second.absorbed)
+          rewriter.eraseOp(inner);
+        continue;
+      }
       FailureOr<Value> replacement = lowerOp(rewriter, op);
       if (failed(replacement)) {
         op->emitOpError("cannot be lowered to a kernel call");

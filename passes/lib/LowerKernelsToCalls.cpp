@@ -115,7 +115,7 @@ private:
       return call.emitOpError("needs an array parameter '") << key << "'";
     };
 
-    if (name == "gelu") {
+    if (name == "gelu" || name == "linear_gelu") {
       auto approximate = params.getAs<StringAttr>("approximate");
       arguments.push_back(
           i64(loc, approximate && approximate.getValue() == "tanh"));
@@ -175,6 +175,18 @@ private:
       if (failed(diagonal))
         return failure();
       arguments.push_back(i64(loc, *diagonal));
+    } else if (name == "scale_mask_softmax") {
+      FailureOr<double> factor = getFloat("factor");
+      if (failed(factor))
+        return failure();
+      arguments.push_back(arith::ConstantFloatOp::create(
+          builder, loc, builder.getF64Type(), APFloat(*factor)));
+      for (StringRef key : {"causal", "diagonal", "has_bias"}) {
+        FailureOr<int64_t> value = getInt(key);
+        if (failed(value))
+          return failure();
+        arguments.push_back(i64(loc, *value));
+      }
     }
     return success();
   }
