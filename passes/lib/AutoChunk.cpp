@@ -81,6 +81,9 @@ struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
           builder.getNamedAttr("region", builder.getI64IntegerAttr(index)),
           builder.getNamedAttr(
               "ops", builder.getI64IntegerAttr(planned.region.ops.size())),
+          builder.getNamedAttr(
+              "recomputed_ops",
+              builder.getI64IntegerAttr(planned.region.recomputedOps.size())),
           builder.getNamedAttr("dim",
                                builder.getI64IntegerAttr(planned.seedDim)),
           builder.getNamedAttr(

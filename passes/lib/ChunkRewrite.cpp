@@ -39,6 +39,13 @@ void chunkBox(OpBuilder &builder, RankedTensorType type, int64_t dim,
   }
 }
 
+/// Ops whose result shares its operand's buffer after bufferization.
+bool isView(Operation *op) {
+  return isa<graph::ReshapeOp, graph::SliceOp, tensor::ExtractSliceOp,
+             tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp>(
+      op);
+}
+
 class RegionRewriter {
 public:
   RegionRewriter(RewriterBase &rewriter, const ChunkRegion &region)
@@ -55,7 +62,23 @@ public:
     Location loc = region.ops.front()->getLoc();
     rewriter.setInsertionPoint(insertionPoint);
     SmallVector<Value> accumulators;
-    for (Value output : outputs) {
+    llvm::SmallDenseSet<Value, 4> taken;
+    for (auto [index, output] : llvm::enumerate(outputs)) {
+      Value partner;
+      for (Value input : inputs)
+        if (!taken.contains(input) &&
+            mayWriteOutputInPlace(region, output, input, insertionPoint)) {
+          partner = input;
+          break;
+        }
+      if (partner) {
+        // The loop starts from the input and overwrites it chunk by chunk;
+        // the body reads the input's chunk from the loop-carried value.
+        taken.insert(partner);
+        accumulatorOfInput[partner] = index;
+        accumulators.push_back(partner);
+        continue;
+      }
       auto type = cast<RankedTensorType>(output.getType());
       accumulators.push_back(tensor::EmptyOp::create(
           rewriter, loc, type.getShape(), type.getElementType()));
@@ -96,6 +119,10 @@ public:
       });
     for (Operation *op : llvm::reverse(region.ops))
       rewriter.eraseOp(op);
+    // An original that only this loop read is dead now.
+    for (Operation *op : llvm::reverse(region.recomputedOps))
+      if (op->use_empty())
+        rewriter.eraseOp(op);
     return result;
   }
 
@@ -114,11 +141,24 @@ private:
       if (op->getNumRegions() != 0)
         return op->emitError("chunk region ops must not hold regions");
       regionOps.insert(op);
+      bodyOps.insert(op);
       for (Value result : op->getResults())
         if (!region.chunkDims.count(result))
           return op->emitError("every result of a chunk region needs a chunk "
                                "dimension (an op that does not depend on it "
                                "belongs outside the loop)");
+    }
+    for (Operation *op : region.recomputedOps) {
+      if (op->getBlock() != block || regionOps.contains(op))
+        return op->emitError("a recomputed op must be outside the chunk "
+                             "region, in its block");
+      if (op->getNumRegions() != 0)
+        return op->emitError("a recomputed op must not hold regions");
+      bodyOps.insert(op);
+      for (Value result : op->getResults())
+        if (!region.chunkDims.count(result))
+          return op->emitError("every result of a recomputed op needs a "
+                               "chunk dimension");
     }
     for (auto [value, dim] : region.chunkDims) {
       auto type = dyn_cast<RankedTensorType>(value.getType());
@@ -133,11 +173,16 @@ private:
 
   void collectBoundary() {
     llvm::SetVector<Value> inputSet;
-    for (Operation *op : region.ops) {
+    auto collectInputs = [&](Operation *op) {
       for (Value operand : op->getOperands())
         if (!operand.getDefiningOp() ||
-            !regionOps.contains(operand.getDefiningOp()))
+            !bodyOps.contains(operand.getDefiningOp()))
           inputSet.insert(operand);
+    };
+    for (Operation *op : region.recomputedOps)
+      collectInputs(op);
+    for (Operation *op : region.ops) {
+      collectInputs(op);
       for (Value result : op->getResults())
         if (llvm::any_of(result.getUsers(), [&](Operation *user) {
               return !regionOps.contains(user);
@@ -189,10 +234,16 @@ private:
       SmallVector<OpFoldResult> offsets, sizes, strides;
       chunkBox(builder, type, dim->second, offset, size, offsets, sizes,
                strides);
+      auto accumulator = accumulatorOfInput.find(input);
+      Value source = accumulator == accumulatorOfInput.end()
+                         ? input
+                         : accumulators[accumulator->second];
       mapping.map(input, tensor::ExtractSliceOp::create(
                              builder, loc, withDimSize(type, dim->second, size),
-                             input, offsets, sizes, strides));
+                             source, offsets, sizes, strides));
     }
+    for (Operation *op : region.recomputedOps)
+      cloneChunked(builder, op, offset, size, mapping);
     for (Operation *op : region.ops)
       cloneChunked(builder, op, offset, size, mapping);
     SmallVector<Value> updated;
@@ -244,10 +295,43 @@ private:
   RewriterBase &rewriter;
   const ChunkRegion &region;
   llvm::SmallPtrSet<Operation *, 16> regionOps;
+  /// The region's ops and the recomputed ones: everything cloned per chunk.
+  llvm::SmallPtrSet<Operation *, 16> bodyOps;
   SmallVector<Value> inputs, outputs;
+  /// Inputs whose buffer an output takes over: the output's index.
+  llvm::SmallDenseMap<Value, size_t, 4> accumulatorOfInput;
 };
 
 } // namespace
+
+bool autochunk::mayWriteOutputInPlace(const ChunkRegion &region, Value output,
+                                      Value input, Operation *insertionPoint) {
+  if (output.getType() != input.getType())
+    return false;
+  auto outputDim = region.chunkDims.find(output);
+  auto inputDim = region.chunkDims.find(input);
+  if (outputDim == region.chunkDims.end() ||
+      inputDim == region.chunkDims.end() ||
+      outputDim->second != inputDim->second)
+    return false;
+  Operation *definition = input.getDefiningOp();
+  if (!definition || definition->hasTrait<OpTrait::ConstantLike>() ||
+      isView(definition))
+    return false;
+  llvm::SmallPtrSet<Operation *, 16> body(region.ops.begin(), region.ops.end());
+  body.insert(region.recomputedOps.begin(), region.recomputedOps.end());
+  Block *block = insertionPoint->getBlock();
+  for (Operation *user : input.getUsers()) {
+    if (body.contains(user))
+      continue;
+    // Another reader must be done before the loop starts overwriting, and
+    // must not be a view that outlives it.
+    Operation *ancestor = block->findAncestorOpInBlock(*user);
+    if (!ancestor || !ancestor->isBeforeInBlock(insertionPoint) || isView(user))
+      return false;
+  }
+  return true;
+}
 
 FailureOr<ChunkLoop> autochunk::rewriteChunkRegion(RewriterBase &rewriter,
                                                    const ChunkRegion &region) {

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -284,6 +285,14 @@ struct CandidateRegion {
   int seed = -1;
   int64_t seedDim = 0;
   SmallVector<int> inputs, outputs;
+  /// (output, input) value ids: the loop writes the output into the
+  /// input's buffer (mayWriteOutputInPlace), when the input's other readers
+  /// all run before the loop in the evaluated plan.
+  SmallVector<std::pair<int, int>, 2> inPlace;
+  /// Top-level op indices (ascending) outside the region whose results the
+  /// region reads sliced; every iteration recomputes their chunk from their
+  /// own sliced operands (ChunkRegion::recomputedOps).
+  SmallVector<int, 2> recomputed;
   int64_t bodyBytesPerRow = 0;
   double secondsBefore = 0;
   std::map<int64_t, double> secondsByChunk;
@@ -322,6 +331,10 @@ struct ChunkSearch::Impl {
   std::map<std::tuple<int, int64_t, unsigned, bool>, int> growthCache;
   /// Per pool id: the sub-regions trimRegion derived from it.
   DenseMap<int, SmallVector<int, 4>> trimCache;
+  /// Per pool id: its recomputing variant (recomputeVariant), or -1.
+  DenseMap<int, int> recomputeCache;
+  /// Whether candidates include recomputing variants (select varies it).
+  bool allowRecompute = true;
   double baseSeconds = 0;
   Eval baseEval;
   SmallVector<int64_t> baseLiveAtOp;
@@ -505,6 +518,28 @@ struct ChunkSearch::Impl {
           return eval;
       }
 
+    // Values whose chunks a loop recomputes (its reads of them are not
+    // reads of their buffers), and the loops that read the recomputed ops'
+    // operands instead.
+    llvm::DenseSet<std::pair<int, int>> recomputedIn; // (loop, value)
+    DenseMap<int, SmallVector<int, 2>> recomputeReaders;
+    for (size_t r = 0; r < numRegions; ++r)
+      for (int op : pool[regionIds[r]].recomputed) {
+        // A recomputed op another loop runs would change that loop's outputs
+        // (the rewrite would clone an op whose original is gone).
+        if (regionOf[op] >= 0)
+          return eval;
+        for (int result : ops[op].results)
+          recomputedIn.insert({static_cast<int>(r), result});
+        for (int operand : ops[op].operands)
+          if (operand >= 0)
+            recomputeReaders[operand].push_back(static_cast<int>(r));
+      }
+    auto readsBuffer = [&](int user, int value) {
+      return regionOf[user] < 0 ||
+             !recomputedIn.contains({regionOf[user], value});
+    };
+
     // Buffers and their lifetimes.
     rootOf.assign(values.size(), -1);
     first.assign(values.size(), 0);
@@ -516,11 +551,22 @@ struct ChunkSearch::Impl {
       int region = regionOf[producer];
       int root = static_cast<int>(id);
       if (region >= 0) {
-        if (!llvm::is_contained(pool[regionIds[region]].outputs, int(id)))
+        const CandidateRegion &candidate = pool[regionIds[region]];
+        if (!llvm::is_contained(candidate.outputs, int(id)))
           continue; // lives only in the loop's body
+        int partner = inPlacePartner(candidate, static_cast<int>(id), region,
+                                     positionOf, recomputeReaders);
+        if (partner >= 0 && rootOf[partner] >= 0)
+          root = rootOf[partner];
       } else if (value.viewSource >= 0) {
         root = rootOf[value.viewSource];
       } else {
+        // A value every reader of which recomputes it is never needed.
+        if (!recomputedIn.empty() && !value.returned && !value.users.empty() &&
+            llvm::none_of(value.users, [&](int user) {
+              return readsBuffer(user, static_cast<int>(id));
+            }))
+          continue;
         for (int operand : ops[producer].inPlaceOperands)
           if (regionOf[values[operand].producer] < 0) {
             root = rootOf[operand];
@@ -534,10 +580,18 @@ struct ChunkSearch::Impl {
         first[id] = last[id] = positionOf(producer);
       int64_t end = last[root];
       for (int user : value.users)
-        end = std::max(end, positionOf(user));
+        if (readsBuffer(user, static_cast<int>(id)))
+          end = std::max(end, positionOf(user));
       if (value.returned)
         end = endPosition;
       last[root] = end;
+    }
+    // A recomputing loop reads the recomputed ops' operands.
+    for (auto &[operand, readers] : recomputeReaders) {
+      int root = rootOf[operand];
+      if (root >= 0)
+        for (int reader : readers)
+          last[root] = std::max(last[root], loopPosition[reader]);
     }
     SmallVector<int64_t> live(endPosition + 2, 0);
     for (size_t id = 0; id < values.size(); ++id)
@@ -589,13 +643,165 @@ struct ChunkSearch::Impl {
     return eval;
   }
 
+  /// The input whose buffer region output `output` takes over in a plan
+  /// where the region's loop is `loop` (every other reader of the input must
+  /// run before the loop); -1 for none.
+  template <typename PositionFn>
+  int inPlacePartner(
+      const CandidateRegion &region, int output, int loop,
+      PositionFn positionOf,
+      const DenseMap<int, SmallVector<int, 2>> &recomputeReaders) const {
+    for (auto [candidateOutput, input] : region.inPlace) {
+      if (candidateOutput != output)
+        continue;
+      for (int user : values[input].users)
+        if (regionOf[user] != loop && positionOf(user) >= loopPosition[loop])
+          return -1;
+      auto readers = recomputeReaders.find(input);
+      if (readers != recomputeReaders.end())
+        for (int reader : readers->second)
+          if (reader != loop && loopPosition[reader] >= loopPosition[loop])
+            return -1;
+      return input;
+    }
+    return -1;
+  }
+
+  /// The producer of region input `input` (chunked as `dims` says) that a
+  /// loop may recompute chunk by chunk, and the dimensions of its operands
+  /// to slice; -1 when none. Only cheap row-wise ops (a layer norm, an
+  /// elementwise op) whose other operands hold no buffer (weights) qualify:
+  /// recomputing them costs little and keeps no other activation alive.
+  int recomputableProducer(int input, const CandidateRegion &region,
+                           SmallVectorImpl<std::pair<int, int64_t>> &sliced) {
+    const ValueInfo &value = values[input];
+    auto dim = region.dims.find(input);
+    if (dim == region.dims.end() || value.producer < 0 || value.returned)
+      return -1;
+    Operation *producer = ops[value.producer].op;
+    if (producer->getNumResults() != 1 ||
+        !(isa<graph::LayerNormOp>(producer) ||
+          (isElementwise(producer) && !isa<graph::CausalMaskOp>(producer))))
+      return -1;
+    FailureOr<OpChunking> chunking =
+        chunkAlongResultDim(producer, value.resultIndex, dim->second);
+    if (failed(chunking))
+      return -1;
+    for (auto [index, operandDim] : llvm::enumerate(chunking->operandDims)) {
+      int operand = ops[value.producer].operands[index];
+      if (operand < 0)
+        return -1;
+      if (!operandDim) {
+        if (!values[operand].holdsNoBuffer)
+          return -1;
+        continue;
+      }
+      auto known = region.dims.find(operand);
+      bool usedWhole = known == region.dims.end() &&
+                       llvm::is_contained(region.inputs, operand);
+      if ((known != region.dims.end() && known->second != *operandDim) ||
+          usedWhole || values[operand].shape[*operandDim] != region.extent)
+        return -1;
+      sliced.push_back({operand, *operandDim});
+    }
+    return value.producer;
+  }
+
+  /// The variant of region `id` that recomputes its recomputable inputs
+  /// (recomputableProducer); -1 when it has none.
+  int recomputeVariant(int id) {
+    auto cached = recomputeCache.find(id);
+    if (cached != recomputeCache.end())
+      return cached->second;
+    CandidateRegion variant;
+    variant.ops = pool[id].ops;
+    variant.dims = pool[id].dims;
+    variant.extent = pool[id].extent;
+    variant.seed = pool[id].seed;
+    variant.seedDim = pool[id].seedDim;
+    variant.inputs = pool[id].inputs;
+    for (int input : pool[id].inputs) {
+      SmallVector<std::pair<int, int64_t>, 2> sliced;
+      int producer = recomputableProducer(input, variant, sliced);
+      if (producer < 0 || llvm::is_contained(variant.recomputed, producer))
+        continue;
+      variant.recomputed.push_back(producer);
+      for (auto [operand, dim] : sliced)
+        variant.dims[operand] = dim;
+    }
+    int result = -1;
+    if (!variant.recomputed.empty()) {
+      llvm::sort(variant.recomputed);
+      result = finishRegion(std::move(variant));
+    }
+    recomputeCache[id] = result;
+    return result;
+  }
+
+  /// The (output, input) pairs of a region of `regionOps` (ascending) chunked
+  /// as `dims` that may share a buffer: the abstract form of
+  /// mayWriteOutputInPlace, whose rewrite makes the same choice (each output
+  /// takes the first such input, in the order the region reads them).
+  SmallVector<std::pair<int, int>, 2>
+  findInPlacePairs(ArrayRef<int> regionOps,
+                   const llvm::DenseMap<int, int64_t> &dims,
+                   ArrayRef<int> recomputedOps = {}) const {
+    SmallVector<std::pair<int, int>, 2> pairs;
+    llvm::SmallDenseSet<int, 16> members(regionOps.begin(), regionOps.end());
+    llvm::SetVector<int> inputs;
+    SmallVector<int> outputs;
+    for (int op : recomputedOps)
+      for (int operand : ops[op].operands)
+        if (operand >= 0)
+          inputs.insert(operand);
+    for (int op : regionOps) {
+      for (int operand : ops[op].operands)
+        if (operand >= 0 && (values[operand].producer < 0 ||
+                             !members.contains(values[operand].producer)))
+          inputs.insert(operand);
+      for (int result : ops[op].results) {
+        const ValueInfo &value = values[result];
+        if (value.returned || llvm::any_of(value.users, [&](int user) {
+              return !members.contains(user);
+            }))
+          outputs.push_back(result);
+      }
+    }
+    llvm::SmallDenseSet<int, 4> taken;
+    for (int output : outputs) {
+      auto outputDim = dims.find(output);
+      if (outputDim == dims.end())
+        continue;
+      for (int input : inputs) {
+        const ValueInfo &value = values[input];
+        auto inputDim = dims.find(input);
+        if (taken.contains(input) || inputDim == dims.end() ||
+            inputDim->second != outputDim->second || value.producer < 0 ||
+            value.holdsNoBuffer || value.viewSource >= 0 || value.returned ||
+            isGraphView(ops[value.producer].op) ||
+            value.value.getType() != values[output].value.getType())
+          continue;
+        bool readLater = llvm::any_of(value.users, [&](int user) {
+          return !members.contains(user) &&
+                 (user > regionOps.back() || isGraphView(ops[user].op));
+        });
+        if (readLater)
+          continue;
+        taken.insert(input);
+        pairs.push_back({output, input});
+        break;
+      }
+    }
+    return pairs;
+  }
+
   double chunkedSeconds(CandidateRegion &region, int64_t chunk) {
     auto it = region.secondsByChunk.find(chunk);
     if (it != region.secondsByChunk.end())
       return it->second;
     ChunkRegion ir = toChunkRegion(region, chunk);
-    double seconds =
-        predictChunkedSeconds(ir.ops, ir.chunkDims, ir.extent, chunk, target);
+    double seconds = predictChunkedSeconds(ir.ops, ir.chunkDims, ir.extent,
+                                           chunk, target, ir.recomputedOps);
     region.secondsByChunk[chunk] = seconds;
     return seconds;
   }
@@ -605,6 +811,8 @@ struct ChunkSearch::Impl {
     ChunkRegion ir;
     for (int op : region.ops)
       ir.ops.push_back(ops[op].op);
+    for (int op : region.recomputed)
+      ir.recomputedOps.push_back(ops[op].op);
     for (auto [value, dim] : region.dims)
       ir.chunkDims[values[value].value] = dim;
     ir.extent = region.extent;
@@ -842,16 +1050,28 @@ struct ChunkSearch::Impl {
       for (int operand : ops[op].operands)
         if (operand >= 0 && region.dims.count(operand))
           os << "s" << operand << ":" << region.dims.lookup(operand);
+    for (int op : region.recomputed)
+      os << "r" << op;
     auto known = poolKeys.find(key);
     if (known != poolKeys.end())
       return known->second;
 
     llvm::SmallDenseSet<int, 16> members(region.ops.begin(), region.ops.end());
+    llvm::SmallDenseSet<int, 4> recomputed(region.recomputed.begin(),
+                                           region.recomputed.end());
     llvm::SetVector<int> inputs;
+    auto isInput = [&](int operand) {
+      int producer = values[operand].producer;
+      return producer < 0 ||
+             (!members.contains(producer) && !recomputed.contains(producer));
+    };
+    for (int op : region.recomputed)
+      for (int operand : ops[op].operands)
+        if (operand >= 0 && isInput(operand))
+          inputs.insert(operand);
     for (int op : region.ops) {
       for (int operand : ops[op].operands)
-        if (operand >= 0 && (values[operand].producer < 0 ||
-                             !members.contains(values[operand].producer)))
+        if (operand >= 0 && isInput(operand))
           inputs.insert(operand);
       for (int result : ops[op].results) {
         const ValueInfo &value = values[result];
@@ -862,6 +1082,8 @@ struct ChunkSearch::Impl {
       }
     }
     region.inputs = inputs.takeVector();
+    region.inPlace =
+        findInPlacePairs(region.ops, region.dims, region.recomputed);
 
     // The body: each region value a per-chunk buffer (views and in-place
     // results share their source's), outputs kept to the body's end, where
@@ -894,6 +1116,26 @@ struct ChunkSearch::Impl {
               std::max(lifetime[root[operand]].second, int64_t(step));
     for (int output : region.outputs)
       lifetime[root[output]].second = bodyEnd;
+    // A recomputed value's chunk lives from the top of the body to its last
+    // reader.
+    for (int op : region.recomputed)
+      for (int result : ops[op].results) {
+        std::pair<int64_t, int64_t> span = {0, 0};
+        for (auto [step, user] : llvm::enumerate(region.ops))
+          if (llvm::is_contained(ops[user].operands, result))
+            span.second = int64_t(step);
+        lifetime[result] = span;
+      }
+    // An input overwritten in place is first copied chunk by chunk
+    // (bufferization cannot tell that each element is read before the same
+    // element is written): a per-chunk buffer until its last reader.
+    for (auto [output, input] : region.inPlace) {
+      std::pair<int64_t, int64_t> span = {0, 0};
+      for (auto [step, op] : llvm::enumerate(region.ops))
+        if (llvm::is_contained(ops[op].operands, input))
+          span.second = int64_t(step);
+      lifetime[input] = span;
+    }
     SmallVector<int64_t> perRow(bodyEnd + 2, 0);
     for (auto [buffer, span] : lifetime) {
       int64_t bytesPerRow = values[buffer].bytes / region.extent;
@@ -967,6 +1209,7 @@ struct ChunkSearch::Impl {
     SmallVector<int, 4> trimmed;
     // Copies: finishRegion below grows the pool.
     SmallVector<int> regionOps(pool[id].ops);
+    llvm::DenseMap<int, int64_t> regionDims(pool[id].dims);
     int seed = pool[id].seed;
     int numOps = static_cast<int>(regionOps.size());
     int seedStep = static_cast<int>(
@@ -1011,8 +1254,16 @@ struct ChunkSearch::Impl {
             if (count > 0 || value.returned)
               outputBytes += value.bytes;
           }
-          if (end >= seedStep && end - begin + 1 < numOps)
-            intervals.push_back({inputBytes + outputBytes, begin, end});
+          if (end >= seedStep && end - begin + 1 < numOps) {
+            // An output written into an input's buffer adds nothing.
+            int64_t sharedBytes = 0;
+            for (auto [output, input] : findInPlacePairs(
+                     ArrayRef<int>(regionOps).slice(begin, end - begin + 1),
+                     regionDims))
+              sharedBytes += values[output].bytes;
+            intervals.push_back(
+                {inputBytes + outputBytes - sharedBytes, begin, end});
+          }
         }
       }
     }
@@ -1058,11 +1309,17 @@ struct ChunkSearch::Impl {
           return false;
       return true;
     };
-    auto consider = [&](int candidate, bool mayDisplace) {
+    auto considerOne = [&](int candidate, bool mayDisplace) {
       if ((mayDisplace || fits(candidate)) &&
           !llvm::is_contained(state.regions, candidate) &&
           !llvm::is_contained(found, candidate))
         found.push_back(candidate);
+    };
+    auto consider = [&](int candidate, bool mayDisplace) {
+      considerOne(candidate, mayDisplace);
+      int variant = allowRecompute ? recomputeVariant(candidate) : -1;
+      if (variant >= 0)
+        considerOne(variant, mayDisplace);
     };
     // A sub-region can only lower the peak when it spans it (holds ops on
     // both sides of the peak op, or the whole loop at the peak).
@@ -1222,6 +1479,41 @@ std::vector<PeakCandidates> ChunkSearch::explorePeaks(unsigned numPeaks) {
 
 FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
                                          int64_t &smallestPeak) {
+  // A beam is myopic: which regions it keeps early decides what it can reach
+  // later, and recomputing variants crowd it. So each round searches with
+  // and without recomputation and keeps the faster plan; when neither meets
+  // the budget, a round with a four times wider beam follows. Each search
+  // starts from a fresh state: the beam breaks ties by candidate order,
+  // which an earlier search's pool would change.
+  SearchOptions original = impl->options;
+  int64_t smallest = std::numeric_limits<int64_t>::max();
+  FailureOr<ChunkPlan> best = failure();
+  bool first = true;
+  for (unsigned width : {original.beamWidth, 4 * original.beamWidth}) {
+    for (bool recompute : {true, false}) {
+      if (!first) {
+        SearchOptions options = original;
+        options.beamWidth = width;
+        impl = std::make_unique<Impl>(impl->func, impl->target, options);
+      }
+      first = false;
+      impl->allowRecompute = recompute;
+      int64_t attemptSmallest = 0;
+      FailureOr<ChunkPlan> plan = selectOnce(budget, attemptSmallest);
+      smallest = std::min(smallest, attemptSmallest);
+      if (succeeded(plan) &&
+          (failed(best) || plan->secondsAfter < best->secondsAfter))
+        best = std::move(plan);
+    }
+    if (succeeded(best))
+      break;
+  }
+  smallestPeak = smallest;
+  return best;
+}
+
+FailureOr<ChunkPlan> ChunkSearch::selectOnce(int64_t budget,
+                                             int64_t &smallestPeak) {
   Impl &s = *impl;
   smallestPeak = s.baseEval.peak;
   ChunkPlan plan;

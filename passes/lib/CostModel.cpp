@@ -135,7 +135,8 @@ double autochunk::predictSeconds(ArrayRef<Operation *> ops,
 
 double autochunk::predictChunkedSeconds(
     ArrayRef<Operation *> ops, const llvm::DenseMap<Value, int64_t> &chunkDims,
-    int64_t extent, int64_t chunkSize, const Target &target) {
+    int64_t extent, int64_t chunkSize, const Target &target,
+    ArrayRef<Operation *> recomputedOps) {
   if (chunkSize <= 0 || extent <= 0)
     return 0;
   llvm::SmallPtrSet<Operation *, 16> inRegion(ops.begin(), ops.end());
@@ -143,6 +144,13 @@ double autochunk::predictChunkedSeconds(
   auto chunkSeconds = [&](int64_t size) {
     double fraction = static_cast<double>(size) / static_cast<double>(extent);
     double seconds = target.iterationOverhead;
+    for (Operation *op : recomputedOps) {
+      SmallVector<bool> sliced;
+      for (Value operand : op->getOperands())
+        sliced.push_back(chunkDims.count(operand) != 0);
+      seconds +=
+          predictSeconds(estimateChunkOpCost(op, sliced, fraction), target);
+    }
     for (Operation *op : ops) {
       SmallVector<bool> sliced;
       for (Value operand : op->getOperands())

@@ -23,7 +23,9 @@ struct TestChunkRewritePass
     llvm::MapVector<int64_t, ChunkRegion> regions;
     WalkResult walk = getOperation().walk([&](Operation *op) -> WalkResult {
       auto id = op->getAttrOfType<IntegerAttr>("test.chunk_region");
-      if (!id)
+      auto recomputeIn =
+          op->getAttrOfType<IntegerAttr>("test.recompute_in_region");
+      if (!id && !recomputeIn)
         return WalkResult::advance();
       auto resultDims = op->getAttrOfType<DenseI64ArrayAttr>("test.chunk_dims");
       auto operandDims =
@@ -34,8 +36,11 @@ struct TestChunkRewritePass
           operandDims.size() != static_cast<int64_t>(op->getNumOperands()))
         return op->emitError("needs test.chunk_dims (one per result) and "
                              "test.operand_chunk_dims (one per operand)");
-      ChunkRegion &region = regions[id.getInt()];
-      region.ops.push_back(op);
+      ChunkRegion &region = regions[id ? id.getInt() : recomputeIn.getInt()];
+      if (id)
+        region.ops.push_back(op);
+      else
+        region.recomputedOps.push_back(op);
       region.chunkSize = chunkSize;
       for (auto [result, dim] :
            llvm::zip_equal(op->getResults(), resultDims.asArrayRef())) {
@@ -51,8 +56,8 @@ struct TestChunkRewritePass
         if (!inserted && it->second != dim)
           return op->emitError("an operand is chunked along two dimensions");
       }
-      for (StringRef name :
-           {"test.chunk_region", "test.chunk_dims", "test.operand_chunk_dims"})
+      for (StringRef name : {"test.chunk_region", "test.recompute_in_region",
+                             "test.chunk_dims", "test.operand_chunk_dims"})
         op->removeAttr(name);
       return WalkResult::advance();
     });

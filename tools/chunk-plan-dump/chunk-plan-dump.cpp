@@ -213,6 +213,8 @@ applyPlanToCopy(ModuleOp module, func::FuncOp func, const ChunkPlan &plan,
     region.chunkSize = planned.region.chunkSize;
     for (Operation *op : planned.region.ops)
       region.ops.push_back(copyOf(op));
+    for (Operation *op : planned.region.recomputedOps)
+      region.recomputedOps.push_back(copyOf(op));
     for (auto [value, dim] : planned.region.chunkDims)
       if (Value copied = mapping.lookupOrNull(value))
         region.chunkDims[copied] = dim;

@@ -30,7 +30,24 @@ struct ChunkRegion {
   /// The extent of the chunked dimension (the same for every chunked value).
   int64_t extent = 0;
   int64_t chunkSize = 0;
+  /// Ops before the region whose results the region reads sliced, and whose
+  /// chunk is recomputed at the top of every iteration from their own sliced
+  /// operands instead (a layer norm of a residual that other ops also need
+  /// whole: its full result then dies before the loop). The originals stay
+  /// for their other users. In block order; their results and sliced
+  /// operands need entries in `chunkDims`.
+  llvm::SmallVector<mlir::Operation *> recomputedOps;
 };
+
+/// Whether the loop over `region` may write `output` into the buffer of the
+/// region input `input` (chunk by chunk, where each chunk of `input` is read
+/// before the same chunk of `output` is written): same type and chunk
+/// dimension, `input` is a fresh buffer (no argument, constant or view) and
+/// nothing outside the region reads it at or after `insertionPoint`. The
+/// rewrite then makes `input` the loop's initial value, so bufferization
+/// reuses its buffer; the search models the same rule.
+bool mayWriteOutputInPlace(const ChunkRegion &region, mlir::Value output,
+                           mlir::Value input, mlir::Operation *insertionPoint);
 
 /// What the rewrite built.
 struct ChunkLoop {
@@ -39,7 +56,9 @@ struct ChunkLoop {
 };
 
 /// Rewrites `region` into a loop over chunks, replacing the region's outputs
-/// (results used outside it) and erasing its ops. Fails without changing the
+/// (results used outside it) and erasing its ops. An output that may be
+/// written in place (mayWriteOutputInPlace) takes over the buffer of one
+/// such input. Fails without changing the
 /// IR, with a diagnostic, when the region is not well formed (a chunked value
 /// whose dimension has another extent, an op using a region result from
 /// outside before the loop could run, ...).

@@ -149,6 +149,11 @@ public:
   mlir::FailureOr<ChunkPlan> select(int64_t budget, int64_t &smallestPeak);
 
 private:
+  /// One beam search with the current settings (select varies them).
+  mlir::FailureOr<ChunkPlan> selectOnce(int64_t budget, int64_t &smallestPeak);
+
+public:
+private:
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

@@ -69,10 +69,13 @@ double predictSeconds(llvm::ArrayRef<mlir::Operation *> ops,
 /// chunks, the last one possibly smaller, each running every op on its
 /// chunk, copying each region output's chunk into the full result (one call
 /// and twice the chunk's bytes) and paying the iteration overhead.
+/// `recomputedOps` (ops outside the region whose chunk every iteration
+/// recomputes) add their chunk's cost and no copy.
 double
 predictChunkedSeconds(llvm::ArrayRef<mlir::Operation *> ops,
                       const llvm::DenseMap<mlir::Value, int64_t> &chunkDims,
-                      int64_t extent, int64_t chunkSize, const Target &target);
+                      int64_t extent, int64_t chunkSize, const Target &target,
+                      llvm::ArrayRef<mlir::Operation *> recomputedOps = {});
 
 } // namespace autochunk
 
