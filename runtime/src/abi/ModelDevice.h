@@ -31,6 +31,19 @@ struct ModelDevice {
   ac_status (*synchronize)();
   /// Device memory in use right now, or -1 when the device cannot say.
   int64_t (*memoryInUse)();
+  /// Starts the clock of a timed run on the device's queue.
+  ac_status (*timerStart)();
+  /// Stops it, waits for the run and gives the milliseconds since the start.
+  ac_status (*timerStop)(double *ms);
+  /// Graph capture, null where the device has none: beginCapture records
+  /// (without running) the kernels enqueued until endCapture, which turns
+  /// them into one replayable graph when `keep` (else discards them);
+  /// replay enqueues the whole graph once.
+  ac_status (*beginCapture)();
+  ac_status (*endCapture)(bool keep);
+  ac_status (*replay)();
+  /// The environment variable that turns capture off when set to 0.
+  const char *captureSwitch;
 };
 
 extern const ModelDevice modelDevice;

@@ -2,6 +2,8 @@
 
 #include "ModelDevice.h"
 
+#include "autochunk/runtime/report.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -25,8 +27,22 @@ ac_status synchronizeHost() { return AC_OK; }
 
 int64_t hostMemoryInUse() { return -1; }
 
+double timerStartMs = 0;
+
+ac_status startHostTimer() {
+  timerStartMs = ac_now_ms();
+  return AC_OK;
+}
+
+ac_status stopHostTimer(double *ms) {
+  *ms = ac_now_ms() - timerStartMs;
+  return AC_OK;
+}
+
 } // namespace
 
 const autochunk::runtime::ModelDevice autochunk::runtime::modelDevice = {
-    "cpu",    true,     allocateHost,    std::free,
-    copyHost, copyHost, synchronizeHost, hostMemoryInUse};
+    "cpu",          true,          allocateHost,    std::free,
+    copyHost,       copyHost,      synchronizeHost, hostMemoryInUse,
+    startHostTimer, stopHostTimer, nullptr,         nullptr,
+    nullptr,        nullptr};

@@ -1,9 +1,10 @@
-//===- ModelMain.cpp - the main() of compiled CPU model executables -------===//
+//===- ModelMain.cpp - the main() of compiled model executables -----------===//
 //
 // Linked with the object code and the description (model_abi.h) that
 // chunk-compile generates for one model: loads or seeds the model's inputs
-// and weights, runs it on one activation arena, times repeated runs and
-// writes the outputs and a JSON report.
+// and weights, runs it on one activation arena, times repeated runs (on a
+// device that can capture, as replays of one captured graph, timed on the
+// device's clock) and writes the outputs and a JSON report.
 //
 //===----------------------------------------------------------------------===//
 
@@ -303,6 +304,9 @@ int run(int argc, char **argv) {
       (model.num_outputs > 0 && !model.outputs))
     throw Fatal{"malformed model description: bad counts or arena size"};
   checkDestinations(options);
+  // What the device had in use before this program allocated anything (the
+  // report gives what the run added).
+  const int64_t memoryBefore = device.memoryInUse();
   if (options.threads > 0)
     check(ac_set_num_threads(static_cast<int>(options.threads)), "--threads");
 
@@ -382,31 +386,75 @@ int run(int argc, char **argv) {
                                    &arena.pointer),
           "cannot create the activation arena");
   }
+  auto failRun = [](ac_status status) {
+    (void)status;
+    const char *message = ac_abi_error_message();
+    throw Fatal{*message ? message : ac_last_error()};
+  };
   auto runOnce = [&]() {
     ac_status status = ac_compiled_model_run(
         argumentData.data(), ac_arena_base(arena.pointer), arena.pointer);
     if (status == AC_OK)
       status = device.synchronize();
-    if (status != AC_OK) {
-      const char *message = ac_abi_error_message();
-      throw Fatal{*message ? message : ac_last_error()};
-    }
+    if (status != AC_OK)
+      failRun(status);
   };
+  // Devices that can capture a run replay it as one graph for the timed
+  // runs, unless the switch is 0 or the per-kernel profile (which times
+  // each call) is on.
+  const char *captureSwitch =
+      device.captureSwitch ? std::getenv(device.captureSwitch) : nullptr;
+  const bool replayGraph =
+      device.beginCapture &&
+      !(captureSwitch && std::strcmp(captureSwitch, "0") == 0) &&
+      !std::getenv("AUTOCHUNK_PROFILE");
   for (int64_t i = 0; i < options.warmup; ++i)
     runOnce();
+  // Grow-only scratch memory and GEMM workspaces reach their size in an
+  // eager run, so a capture needs one even without warm-ups.
+  if (replayGraph && options.warmup == 0)
+    runOnce();
   // The measurements cover the timed runs only (a warm-up writes the same
-  // bytes, so this changes nothing but makes the claim exact).
+  // bytes, so this changes nothing but makes the claim exact). A captured
+  // run records them while it is captured: replays run no host code.
   ac_arena_reset_measurements(arena.pointer);
+  if (replayGraph) {
+    check(device.beginCapture(), "cannot capture the model run");
+    ac_status status = ac_compiled_model_run(
+        argumentData.data(), ac_arena_base(arena.pointer), arena.pointer);
+    if (status != AC_OK) {
+      std::string message = ac_abi_error_message();
+      if (message.empty())
+        message = ac_last_error();
+      (void)device.endCapture(false);
+      throw Fatal{"while capturing the model run into a graph: " + message};
+    }
+    check(device.endCapture(true), "cannot capture the model run");
+  }
   std::vector<double> samples;
   for (int64_t i = 0; i < options.repeat; ++i) {
-    double start = ac_now_ms();
-    runOnce();
-    samples.push_back(ac_now_ms() - start);
+    double ms = 0;
+    check(device.timerStart(), "timer");
+    if (replayGraph) {
+      check(device.replay(), "graph replay");
+    } else {
+      ac_status status = ac_compiled_model_run(
+          argumentData.data(), ac_arena_base(arena.pointer), arena.pointer);
+      if (status != AC_OK)
+        failRun(status);
+    }
+    ac_status stopped = device.timerStop(&ms);
+    if (stopped == AC_OK)
+      stopped = device.synchronize();
+    if (stopped != AC_OK)
+      failRun(stopped);
+    samples.push_back(ms);
   }
   double medianMs = 0;
   check(ac_median(samples.data(), static_cast<int64_t>(samples.size()),
                   &medianMs),
         "median");
+  const int64_t memoryAfter = device.memoryInUse();
   size_t measuredBytes = ac_arena_high_water_bytes(arena.pointer);
 
   // Outputs are views of the arena at their planned offsets (copied to the
@@ -447,8 +495,21 @@ int run(int argc, char **argv) {
     const char *context = "report";
     check(ac_report_set_string(r, "model", modelName), context);
     check(ac_report_set_string(r, "device", device.name), context);
-    if (int64_t inUse = device.memoryInUse(); inUse >= 0)
-      check(ac_report_set_int(r, "device_memory_in_use_bytes", inUse), context);
+    if (memoryAfter >= 0)
+      check(ac_report_set_int(r, "device_memory_in_use_bytes", memoryAfter),
+            context);
+    if (memoryBefore >= 0 && memoryAfter >= 0) {
+      // Everything this program holds on the device (arguments, arena,
+      // scratch, library workspaces, the graph), as the driver counts it
+      // (cudaMemGetInfo), and that less the arguments: the activations.
+      int64_t added = memoryAfter - memoryBefore;
+      check(ac_report_set_int(r, "device_memory_added_bytes", added), context);
+      check(ac_report_set_int(r, "device_activation_bytes",
+                              added - weightsBytes - inputsBytes),
+            context);
+    }
+    if (device.beginCapture)
+      check(ac_report_set_bool(r, "graph_replay", replayGraph), context);
     check(ac_report_set_bool(r, "chunked", model.chunked != 0), context);
     check(ac_report_set_int(r, "planned_activation_bytes", model.arena_bytes),
           context);

@@ -1,15 +1,14 @@
 //===- Contraction.cu - matmul, linear and einsum through cuBLAS ----------===//
 //
-// Every contraction becomes one batched GEMM (cublasGemmStridedBatchedEx,
-// f32 compute without TF32). Operands whose batch dimensions do not collapse
+// Every contraction becomes one batched GEMM (runGemm in Gemm.cu: cuBLASLt,
+// f32 compute, TF32 only on request; a linear layer's bias is the GEMM's
+// epilogue). Operands whose batch dimensions do not collapse
 // to one stride, or whose matrices are neither row- nor column-major, are
 // first packed contiguously with the strided copy kernel into scratch.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CudaSupport.h"
-
-#include <cublas_v2.h>
 
 #include <algorithm>
 #include <climits>
@@ -18,36 +17,6 @@
 using namespace autochunk::runtime::cuda;
 
 namespace {
-
-cublasHandle_t blasHandle = nullptr;
-
-ac_status checkBlas(const char *kernel, const char *what,
-                    cublasStatus_t status) {
-  if (status == CUBLAS_STATUS_SUCCESS)
-    return AC_OK;
-  return ac_set_error(
-      status == CUBLAS_STATUS_ALLOC_FAILED ? AC_ERROR_OUT_OF_MEMORY
-                                           : AC_ERROR_INVALID_ARGUMENT,
-      "%s: %s: %s (%s)", kernel, what, cublasGetStatusString(status),
-      cublasGetStatusName(status));
-}
-
-// The cuBLAS handle, bound to the kernels' stream.
-ac_status blasOnStream(const char *kernel, cublasHandle_t *handle) {
-  if (!blasHandle) {
-    if (ac_status status =
-            checkBlas(kernel, "cublasCreate", cublasCreate(&blasHandle)))
-      return status;
-  }
-  cudaStream_t stream;
-  if (ac_status status = currentStream(kernel, &stream))
-    return status;
-  if (ac_status status = checkBlas(kernel, "cublasSetStream",
-                                   cublasSetStream(blasHandle, stream)))
-    return status;
-  *handle = blasHandle;
-  return AC_OK;
-}
 
 cudaDataType_t blasType(ac_dtype dtype) {
   switch (dtype) {
@@ -129,16 +98,27 @@ ac_status tooLarge(const char *kernel, int64_t m, int64_t n, int64_t k) {
 namespace autochunk::runtime::cuda {
 
 ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
-                      const ac_tensor *b, const ac_tensor *c, bool accumulate) {
+                      const ac_tensor *b, const ac_tensor *c, bool accumulate,
+                      const ac_tensor *bias) {
   const int64_t m = c->sizes[numBatch], n = c->sizes[numBatch + 1];
   const int64_t k = a->sizes[numBatch + 1];
   const int64_t batchCount = productOfSizes(c->sizes, 0, numBatch);
   if (m == 0 || n == 0 || batchCount == 0)
     return AC_OK;
-  if (k == 0) // an empty sum
+  // Without an epilogue the bias goes into C first; the GEMM then
+  // accumulates onto it, so an f16 or bf16 result is rounded once, after
+  // the bias, as on the CPU.
+  auto biasIntoOutput = [&]() -> ac_status {
+    ac_tensor biasView;
+    broadcastView(bias, c->rank, c->sizes, &biasView);
+    accumulate = true;
+    return copyStrided(kernel, &biasView, c);
+  };
+  if (k == 0) { // an empty sum
+    if (bias)
+      return biasIntoOutput();
     return accumulate ? AC_OK : fillTensor(kernel, c, 0.0f);
-  if (m > INT_MAX || n > INT_MAX || k > INT_MAX)
-    return tooLarge(kernel, m, n, k);
+  }
 
   ac_tensor aPacked, bPacked, cStaged;
   GemmOperand aOperand, bOperand, cOperand;
@@ -157,6 +137,54 @@ ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
       return tooLarge(kernel, m, n, k);
   }
   const bool staged = !asOperand(c, numBatch, &cOperand);
+
+  // cuBLAS is column-major. A row-major C is a column-major C^T = B^T A^T,
+  // so the operands swap; an operand stored the other way is transposed.
+  const GemmOperand *first = &aOperand, *second = &bOperand;
+  int64_t rows = m, cols = n;
+  cublasOperation_t firstOp, secondOp;
+  bool cRowMajor = staged || cOperand.rowMajor; // a staged C is row-major
+  if (cRowMajor) {
+    first = &bOperand;
+    second = &aOperand;
+    rows = n;
+    cols = m;
+    firstOp = bOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
+    secondOp = aOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
+  } else {
+    firstOp = aOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
+    secondOp = bOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
+  }
+  GemmCall call;
+  call.type = blasType(c->dtype);
+  call.opA = firstOp;
+  call.opB = secondOp;
+  call.rows = rows;
+  call.cols = cols;
+  call.k = k;
+  call.a = first->data;
+  call.lda = first->ld;
+  call.strideA = first->batchStride;
+  call.b = second->data;
+  call.ldb = second->ld;
+  call.strideB = second->batchStride;
+  call.batch = batchCount;
+  call.accumulate = accumulate;
+  call.bias = nullptr;
+  // The bias is an epilogue when it runs along the column-major rows (a
+  // row-major C), is contiguous, and C need not be staged.
+  const bool biasEpilogue = bias && !staged && cRowMajor &&
+                            (bias->sizes[0] <= 1 || bias->strides[0] == 1);
+  if (biasEpilogue) {
+    call.bias = bias->data;
+    if (!gemmTakesBias(call) || accumulate)
+      call.bias = nullptr;
+  }
+  if (bias && !call.bias)
+    if (ac_status status = biasIntoOutput())
+      return status;
+  call.accumulate = accumulate;
+
   if (staged) {
     size_t bytes = static_cast<size_t>(ac_tensor_num_elements(c)) *
                    ac_dtype_size(c->dtype);
@@ -171,50 +199,11 @@ ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
     if (!asOperand(&cStaged, numBatch, &cOperand))
       return tooLarge(kernel, m, n, k);
   }
-
-  cublasHandle_t handle;
-  if (ac_status status = blasOnStream(kernel, &handle))
+  call.c = cOperand.data;
+  call.ldc = cOperand.ld;
+  call.strideC = cOperand.batchStride;
+  if (ac_status status = runGemm(kernel, call))
     return status;
-  // cuBLAS is column-major. A row-major C is a column-major C^T = B^T A^T,
-  // so the operands swap; an operand stored the other way is transposed.
-  const GemmOperand *first = &aOperand, *second = &bOperand;
-  int64_t rows = m, cols = n;
-  cublasOperation_t firstOp, secondOp;
-  if (cOperand.rowMajor) {
-    first = &bOperand;
-    second = &aOperand;
-    rows = n;
-    cols = m;
-    firstOp = bOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
-    secondOp = aOperand.rowMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
-  } else {
-    firstOp = aOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
-    secondOp = bOperand.rowMajor ? CUBLAS_OP_T : CUBLAS_OP_N;
-  }
-  const cudaDataType_t type = blasType(c->dtype);
-  const int64_t elementSize = static_cast<int64_t>(ac_dtype_size(c->dtype));
-  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  // Batches in groups that stay well inside the grid limits.
-  constexpr int64_t kMaxBatch = 65535;
-  for (int64_t start = 0; start < batchCount; start += kMaxBatch) {
-    int64_t count = std::min(kMaxBatch, batchCount - start);
-    auto at = [&](const GemmOperand &operand) {
-      return static_cast<char *>(operand.data) +
-             start * operand.batchStride * elementSize;
-    };
-    if (ac_status status = checkBlas(
-            kernel, "cublasGemmStridedBatchedEx",
-            cublasGemmStridedBatchedEx(
-                handle, firstOp, secondOp, static_cast<int>(rows),
-                static_cast<int>(cols), static_cast<int>(k), &alpha, at(*first),
-                type, static_cast<int>(first->ld), first->batchStride,
-                at(*second), type, static_cast<int>(second->ld),
-                second->batchStride, &beta, at(cOperand), type,
-                static_cast<int>(cOperand.ld), cOperand.batchStride,
-                static_cast<int>(count), CUBLAS_COMPUTE_32F,
-                CUBLAS_GEMM_DEFAULT)))
-      return status;
-  }
   if (staged)
     return copyStrided(kernel, &cStaged, c);
   return AC_OK;
@@ -469,6 +458,7 @@ extern "C" {
 
 ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
                     int transpose_a, int transpose_b) {
+  KernelTimer timer("ac_matmul", out);
   const char *kernel = "ac_matmul";
   if (ac_status status = checkInput(kernel, "lhs", lhs))
     return status;
@@ -550,6 +540,7 @@ ac_status ac_matmul(const ac_tensor *lhs, const ac_tensor *rhs, ac_tensor *out,
 
 ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
                     const ac_tensor *bias, ac_tensor *out) {
+  KernelTimer timer("ac_linear", out);
   const char *kernel = "ac_linear";
   if (ac_status status = checkInput(kernel, "input", input))
     return status;
@@ -599,14 +590,6 @@ ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
   if (ac_tensor_num_elements(out) == 0)
     return AC_OK;
 
-  // The bias goes into out first; the GEMM then accumulates onto it, so an
-  // f16 or bf16 result is rounded once, after the bias, as on the CPU.
-  if (bias) {
-    ac_tensor biasView;
-    broadcastView(bias, out->rank, out->sizes, &biasView);
-    if (ac_status status = copyStrided(kernel, &biasView, out))
-      return status;
-  }
   ac_tensor a = *input, c = *out, b;
   int numBatch;
   int64_t inRowStride, outRowStride;
@@ -635,11 +618,12 @@ ac_status ac_linear(const ac_tensor *input, const ac_tensor *weight,
   b.sizes[numBatch + 1] = outFeatures;
   b.strides[numBatch] = weight->strides[1];
   b.strides[numBatch + 1] = weight->strides[0];
-  return batchedGemm(kernel, numBatch, &a, &b, &c, bias != nullptr);
+  return batchedGemm(kernel, numBatch, &a, &b, &c, false, bias);
 }
 
 ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
                     int num_inputs, ac_tensor *out) {
+  KernelTimer timer("ac_einsum", out);
   if (!equation)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: equation is NULL",
                         kEinsum);

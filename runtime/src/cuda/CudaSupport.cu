@@ -74,11 +74,21 @@ ac_status scratchBuffer(const char *kernel, Scratch role, size_t bytes,
                         void **data) {
   ScratchSlot &slot = scratchSlots[static_cast<int>(role)];
   if (bytes > slot.capacity || !slot.data) {
+    // Growing allocates and synchronizes: neither may happen while a CUDA
+    // Graph is being captured.
+    cudaStream_t stream;
+    if (ac_status status = currentStream(kernel, &stream))
+      return status;
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(stream, &capture) != cudaSuccess ||
+        capture != cudaStreamCaptureStatusNone)
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: scratch memory would grow to %zu bytes during "
+                          "CUDA Graph capture (it must reach its size in an "
+                          "eager run first)",
+                          kernel, bytes);
     if (slot.data) {
       // Work queued on the old buffer must finish before it goes.
-      cudaStream_t stream;
-      if (ac_status status = currentStream(kernel, &stream))
-        return status;
       if (ac_status status = checkCuda(kernel, "cudaStreamSynchronize",
                                        cudaStreamSynchronize(stream)))
         return status;
@@ -120,6 +130,12 @@ template <typename Storage> struct CopyOp {
   }
 };
 
+template <typename Storage> struct CopyMap {
+  __device__ Storage operator()(const Storage *values) const {
+    return values[0];
+  }
+};
+
 template <typename Element> struct FillOp {
   typename Element::Storage *out;
   float value;
@@ -128,6 +144,18 @@ template <typename Element> struct FillOp {
   }
 };
 
+// Bits are copied as unsigned integers of the element's width.
+template <typename Storage>
+ac_status copyAs(const char *kernel, const StridedIndexer<2> &indexer,
+                 const ac_tensor *in, const ac_tensor *out) {
+  Storage *outData = static_cast<Storage *>(out->data);
+  const Storage *inData = static_cast<const Storage *>(in->data);
+  if (isContiguousIndexSpace(indexer))
+    return launchContiguousMap(kernel, outData, MapInputs<Storage, 1>{{inData}},
+                               indexer.numElements(), CopyMap<Storage>{});
+  return launchStrided(kernel, indexer, CopyOp<Storage>{outData, inData});
+}
+
 } // namespace
 
 ac_status copyStrided(const char *kernel, const ac_tensor *in,
@@ -135,12 +163,8 @@ ac_status copyStrided(const char *kernel, const ac_tensor *in,
   const ac_tensor *const operands[2] = {out, in};
   StridedIndexer<2> indexer = makeIndexer(out->rank, out->sizes, operands);
   if (in->dtype == AC_F32)
-    return launchStrided(kernel, indexer,
-                         CopyOp<uint32_t>{static_cast<uint32_t *>(out->data),
-                                          static_cast<uint32_t *>(in->data)});
-  return launchStrided(kernel, indexer,
-                       CopyOp<uint16_t>{static_cast<uint16_t *>(out->data),
-                                        static_cast<uint16_t *>(in->data)});
+    return copyAs<uint32_t>(kernel, indexer, in, out);
+  return copyAs<uint16_t>(kernel, indexer, in, out);
 }
 
 ac_status fillTensor(const char *kernel, const ac_tensor *out, float value) {

@@ -13,11 +13,14 @@
 
 #include "../kernels/TensorChecks.h"
 
+#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 
 namespace autochunk::runtime::cuda {
 
@@ -141,6 +144,26 @@ enum class Scratch {
 ac_status scratchBuffer(const char *kernel, Scratch role, size_t bytes,
                         void **data);
 
+// Whether AUTOCHUNK_PROFILE is set (Profile.cu).
+bool profilingEnabled();
+
+// Under AUTOCHUNK_PROFILE, times the work a kernels.h call enqueues with CUDA
+// events (keyed by `kernel`, the dtype and shape of `shaped`) and waits for
+// it; otherwise does nothing. Declare one at the top of each entry point.
+class KernelTimer {
+public:
+  KernelTimer(const char *kernel, const ac_tensor *shaped);
+  ~KernelTimer();
+  KernelTimer(const KernelTimer &) = delete;
+  KernelTimer &operator=(const KernelTimer &) = delete;
+
+private:
+  const char *kernel = nullptr; // null when not timing
+  std::string key;
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr, end = nullptr;
+};
+
 //===----------------------------------------------------------------------===//
 // Strided indexing
 //===----------------------------------------------------------------------===//
@@ -235,7 +258,85 @@ __global__ void stridedKernel(StridedIndexer<NumOperands> indexer,
   }
 }
 
-// Launches `op` over every element of `indexer` on the kernels' stream.
+// Division by a fixed divisor in [1, 2^31] through a multiply and a shift,
+// exact for dividends below 2^31 (Granlund-Montgomery, as in PyTorch's
+// IntDivider): the index arithmetic of strided kernels without the long
+// instruction sequences of hardware-less 32- and 64-bit division.
+struct FastDivider {
+  uint32_t divisor = 1, multiplier = 1, shift = 0;
+  FastDivider() = default;
+  explicit FastDivider(uint32_t value) : divisor(value) {
+    shift = 0;
+    while ((uint64_t{1} << shift) < value)
+      ++shift;
+    multiplier = static_cast<uint32_t>(
+        ((uint64_t{1} << 32) * ((uint64_t{1} << shift) - value)) / value + 1);
+  }
+  __device__ uint32_t divide(uint32_t dividend) const {
+    return (__umulhi(dividend, multiplier) + dividend) >> shift;
+  }
+};
+
+// StridedIndexer for index spaces of fewer than 2^31 elements, dividing by
+// multiply and shift.
+template <int NumOperands> struct FastIndexer {
+  int rank = 0;
+  FastDivider sizes[AC_MAX_RANK];
+  int64_t strides[NumOperands][AC_MAX_RANK];
+
+  explicit FastIndexer(const StridedIndexer<NumOperands> &indexer)
+      : rank(indexer.rank) {
+    for (int dim = 0; dim < rank; ++dim) {
+      sizes[dim] = FastDivider(static_cast<uint32_t>(indexer.sizes[dim]));
+      for (int op = 0; op < NumOperands; ++op)
+        strides[op][dim] = indexer.strides[op][dim];
+    }
+  }
+
+  __device__ void offsets(uint32_t linear, int64_t *result) const {
+    for (int op = 0; op < NumOperands; ++op)
+      result[op] = 0;
+    for (int dim = rank - 1; dim > 0; --dim) {
+      uint32_t quotient = sizes[dim].divide(linear);
+      uint32_t index = linear - quotient * sizes[dim].divisor;
+      linear = quotient;
+      for (int op = 0; op < NumOperands; ++op)
+        result[op] += static_cast<int64_t>(index) * strides[op][dim];
+    }
+    if (rank > 0) // the outermost index needs no division
+      for (int op = 0; op < NumOperands; ++op)
+        result[op] += static_cast<int64_t>(linear) * strides[op][0];
+  }
+};
+
+template <int NumOperands, typename Op>
+__global__ void fastStridedKernel(FastIndexer<NumOperands> indexer,
+                                  uint32_t count, Op op) {
+  for (uint32_t linear = blockIdx.x * blockDim.x + threadIdx.x; linear < count;
+       linear += gridDim.x * blockDim.x) {
+    int64_t offsets[NumOperands];
+    indexer.offsets(linear, offsets);
+    op(linear, offsets);
+  }
+}
+
+// Whether every operand of the (coalesced) indexer walks its elements
+// contiguously in the same order: one flat index serves all.
+template <int NumOperands>
+bool isContiguousIndexSpace(const StridedIndexer<NumOperands> &indexer) {
+  if (indexer.rank == 0)
+    return true;
+  if (indexer.rank != 1)
+    return false;
+  for (int op = 0; op < NumOperands; ++op)
+    if (indexer.strides[op][0] != 1)
+      return false;
+  return true;
+}
+
+// Launches `op` over every element of `indexer` on the kernels' stream:
+// with 32-bit multiply-shift index arithmetic below 2^31 elements, with
+// 64-bit division above.
 template <int NumOperands, typename Op>
 ac_status launchStrided(const char *kernel,
                         const StridedIndexer<NumOperands> &indexer, Op op) {
@@ -245,9 +346,71 @@ ac_status launchStrided(const char *kernel,
   cudaStream_t stream;
   if (ac_status status = currentStream(kernel, &stream))
     return status;
-  stridedKernel<NumOperands, Op>
-      <<<elementwiseBlocks(count), kElementwiseThreads, 0, stream>>>(indexer,
-                                                                     count, op);
+  if (count < (int64_t{1} << 31)) {
+    fastStridedKernel<NumOperands, Op>
+        <<<elementwiseBlocks(count), kElementwiseThreads, 0, stream>>>(
+            FastIndexer<NumOperands>(indexer), static_cast<uint32_t>(count),
+            op);
+  } else {
+    stridedKernel<NumOperands, Op>
+        <<<elementwiseBlocks(count), kElementwiseThreads, 0, stream>>>(
+            indexer, count, op);
+  }
+  return checkLaunch(kernel);
+}
+
+// Pointers to the inputs of a contiguous map (at least one slot, so that a
+// map without inputs compiles).
+template <typename Storage, int NumInputs> struct MapInputs {
+  const Storage *data[NumInputs > 0 ? NumInputs : 1];
+};
+
+// out[i] = map(inputs[0][i], ...) over `count` contiguous elements. Each
+// thread loads kMapUnroll elements of every input (a block-wide stride
+// apart, so each load instruction is coalesced) before it stores any: the
+// loads are independent and in flight together, which a one-element loop
+// cannot have, since a store could alias the next load.
+constexpr int kMapUnroll = 4;
+template <typename Storage, int NumInputs, typename Map>
+__global__ void contiguousMapKernel(Storage *out,
+                                    MapInputs<Storage, NumInputs> inputs,
+                                    int64_t count, Map map) {
+  const int64_t tile = static_cast<int64_t>(blockDim.x) * kMapUnroll;
+  for (int64_t start = static_cast<int64_t>(blockIdx.x) * tile; start < count;
+       start += static_cast<int64_t>(gridDim.x) * tile) {
+    Storage values[kMapUnroll][NumInputs > 0 ? NumInputs : 1];
+#pragma unroll
+    for (int unroll = 0; unroll < kMapUnroll; ++unroll) {
+      int64_t index = start + threadIdx.x + unroll * blockDim.x;
+      if (index < count)
+#pragma unroll
+        for (int input = 0; input < NumInputs; ++input)
+          values[unroll][input] = inputs.data[input][index];
+    }
+#pragma unroll
+    for (int unroll = 0; unroll < kMapUnroll; ++unroll) {
+      int64_t index = start + threadIdx.x + unroll * blockDim.x;
+      if (index < count)
+        out[index] = map(values[unroll]);
+    }
+  }
+}
+
+// Launches contiguousMapKernel on the kernels' stream.
+template <typename Storage, int NumInputs, typename Map>
+ac_status launchContiguousMap(const char *kernel, Storage *out,
+                              MapInputs<Storage, NumInputs> inputs,
+                              int64_t count, Map map) {
+  if (count == 0)
+    return AC_OK;
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  int64_t tiles = (count + kElementwiseThreads * kMapUnroll - 1) /
+                  (kElementwiseThreads * kMapUnroll);
+  unsigned blocks = static_cast<unsigned>(std::min<int64_t>(tiles, 1 << 20));
+  contiguousMapKernel<Storage, NumInputs, Map>
+      <<<blocks, kElementwiseThreads, 0, stream>>>(out, inputs, count, map);
   return checkLaunch(kernel);
 }
 
@@ -264,12 +427,41 @@ ac_status reduceTrailing(const char *kernel, ac_reduce_kind kind,
                          const ac_tensor *in, int numReduced,
                          const ac_tensor *out);
 
-// Batched C = A B (+ beta C, beta 0 or 1) through cuBLAS (Contraction.cu):
+// Batched C = A B (+ C when `accumulate`) through cuBLAS (Contraction.cu):
 // `a` [batch..., M, K], `b` [batch..., K, N], `c` [batch..., M, N], all of
 // rank numBatch + 2 with c's batch sizes (a and b may broadcast with stride
 // 0). Operands whose layout cuBLAS cannot take are packed into scratch.
+// `bias` ([N], or null) is added to every row of C: as the GEMM's epilogue
+// where cuBLASLt can, else copied into C before an accumulating GEMM.
 ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
-                      const ac_tensor *b, const ac_tensor *c, bool accumulate);
+                      const ac_tensor *b, const ac_tensor *c, bool accumulate,
+                      const ac_tensor *bias = nullptr);
+
+// One column-major strided batched GEMM, as cuBLAS takes it (Gemm.cu):
+// C (rows x cols, ldc) = op(A) op(B) [+ C when accumulate] [+ bias[row]].
+struct GemmCall {
+  cudaDataType_t type;
+  cublasOperation_t opA, opB;
+  int64_t rows, cols, k;
+  const void *a;
+  int64_t lda, strideA;
+  const void *b;
+  int64_t ldb, strideB;
+  void *c;
+  int64_t ldc, strideC;
+  int64_t batch;
+  bool accumulate;
+  const void *bias; // contiguous, `rows` elements, or null
+};
+
+// Whether runGemm can apply `call`'s bias as an epilogue (cuBLASLt found,
+// and the batch layout is one it takes).
+bool gemmTakesBias(const GemmCall &call);
+
+// Runs `call` on the kernels' stream: cuBLASLt (tuned once per problem
+// outside graph capture) or the legacy cuBLAS call; f32 compute, with TF32
+// for f32 operands when AUTOCHUNK_CUDA_TF32=1.
+ac_status runGemm(const char *kernel, const GemmCall &call);
 
 } // namespace autochunk::runtime::cuda
 

@@ -25,6 +25,7 @@ ac_status checkMove(const char *kernel, const ac_tensor *in,
 extern "C" {
 
 ac_status ac_copy(const ac_tensor *in, ac_tensor *out) {
+  KernelTimer timer("ac_copy", out);
   const char *kernel = "ac_copy";
   if (ac_status status = checkMove(kernel, in, out))
     return status;
@@ -35,6 +36,7 @@ ac_status ac_copy(const ac_tensor *in, ac_tensor *out) {
 
 ac_status ac_transpose(const ac_tensor *in, ac_tensor *out,
                        const int64_t *perm) {
+  KernelTimer timer("ac_transpose", out);
   const char *kernel = "ac_transpose";
   if (ac_status status = checkMove(kernel, in, out))
     return status;
@@ -66,6 +68,7 @@ ac_status ac_transpose(const ac_tensor *in, ac_tensor *out,
 }
 
 ac_status ac_broadcast(const ac_tensor *in, ac_tensor *out) {
+  KernelTimer timer("ac_broadcast", out);
   const char *kernel = "ac_broadcast";
   if (ac_status status = checkMove(kernel, in, out))
     return status;
@@ -79,6 +82,7 @@ ac_status ac_broadcast(const ac_tensor *in, ac_tensor *out) {
 
 ac_status ac_slice(const ac_tensor *in, ac_tensor *out, const int64_t *starts,
                    const int64_t *strides) {
+  KernelTimer timer("ac_slice", out);
   const char *kernel = "ac_slice";
   if (ac_status status = checkMove(kernel, in, out))
     return status;
@@ -122,6 +126,7 @@ ac_status ac_slice(const ac_tensor *in, ac_tensor *out, const int64_t *starts,
 
 ac_status ac_concat(const ac_tensor *const *inputs, int num_inputs,
                     ac_tensor *out, int64_t axis) {
+  KernelTimer timer("ac_concat", out);
   const char *kernel = "ac_concat";
   if (ac_status status = checkOutput(kernel, "output", out))
     return status;
@@ -174,6 +179,7 @@ ac_status ac_concat(const ac_tensor *const *inputs, int num_inputs,
 }
 
 ac_status ac_reshape(const ac_tensor *in, ac_tensor *out) {
+  KernelTimer timer("ac_reshape", out);
   const char *kernel = "ac_reshape";
   if (ac_status status = checkMove(kernel, in, out))
     return status;

@@ -55,16 +55,32 @@ template <typename Element, typename Formula> struct UnaryOp {
   }
 };
 
+template <typename Element, typename Formula> struct UnaryMap {
+  using Storage = typename Element::Storage;
+  __device__ Storage operator()(const Storage *values) const {
+    Storage result;
+    Element::store(&result, Formula::apply(Element::load(values)));
+    return result;
+  }
+};
+
 template <typename Formula>
-ac_status runUnary(const ac_tensor *in, ac_tensor *out) {
+ac_status runUnary(const char *kernel, const ac_tensor *in, ac_tensor *out) {
   const ac_tensor *const operands[2] = {out, in};
   StridedIndexer<2> indexer = makeIndexer(out->rank, out->sizes, operands);
   ac_status result = AC_OK;
   dispatchDtype(in->dtype, [&](auto element) {
     using Element = decltype(element);
-    result = launchStrided("ac_unary", indexer,
-                           UnaryOp<Element, Formula>{typedData<Element>(out),
-                                                     typedData<Element>(in)});
+    using Storage = typename Element::Storage;
+    if (isContiguousIndexSpace(indexer))
+      result = launchContiguousMap(
+          kernel, typedData<Element>(out),
+          MapInputs<Storage, 1>{{typedData<Element>(in)}},
+          indexer.numElements(), UnaryMap<Element, Formula>{});
+    else
+      result = launchStrided(kernel, indexer,
+                             UnaryOp<Element, Formula>{typedData<Element>(out),
+                                                       typedData<Element>(in)});
   });
   return result;
 }
@@ -80,30 +96,52 @@ template <typename Element> struct ScaleOp {
   }
 };
 
+template <typename Element> struct ScaleMap {
+  using Storage = typename Element::Storage;
+  double factor;
+  __device__ Storage operator()(const Storage *values) const {
+    Storage result;
+    Element::store(&result,
+                   static_cast<float>(
+                       static_cast<double>(Element::load(values)) * factor));
+    return result;
+  }
+};
+
+// The CPU kernel's arithmetic, in f32.
+__device__ inline float applyBinary(ac_binary_kind kind, float a, float b) {
+  switch (kind) {
+  case AC_BINARY_ADD:
+    return a + b;
+  case AC_BINARY_SUB:
+    return a - b;
+  case AC_BINARY_MUL:
+    return a * b;
+  default:
+    return a / b;
+  }
+}
+
+template <typename Element> struct BinaryMap {
+  using Storage = typename Element::Storage;
+  ac_binary_kind kind;
+  __device__ Storage operator()(const Storage *values) const {
+    Storage result;
+    Element::store(&result, applyBinary(kind, Element::load(values),
+                                        Element::load(values + 1)));
+    return result;
+  }
+};
+
 template <typename Element> struct BinaryOp {
   typename Element::Storage *out;
   const typename Element::Storage *lhs;
   const typename Element::Storage *rhs;
   ac_binary_kind kind;
   __device__ void operator()(int64_t, const int64_t *offsets) const {
-    float a = Element::load(lhs + offsets[1]);
-    float b = Element::load(rhs + offsets[2]);
-    float result;
-    switch (kind) {
-    case AC_BINARY_ADD:
-      result = a + b;
-      break;
-    case AC_BINARY_SUB:
-      result = a - b;
-      break;
-    case AC_BINARY_MUL:
-      result = a * b;
-      break;
-    default:
-      result = a / b;
-      break;
-    }
-    Element::store(out + offsets[0], result);
+    Element::store(out + offsets[0],
+                   applyBinary(kind, Element::load(lhs + offsets[1]),
+                               Element::load(rhs + offsets[2])));
   }
 };
 
@@ -134,40 +172,69 @@ ac_status checkUnaryArguments(const char *kernel, const ac_tensor *in,
   return checkSameShape(kernel, "input", in, "output", out);
 }
 
+// The profile's name of a unary kernel.
+const char *unaryKernelName(ac_unary_kind kind) {
+  switch (kind) {
+  case AC_UNARY_EXP:
+    return "ac_unary exp";
+  case AC_UNARY_SQRT:
+    return "ac_unary sqrt";
+  case AC_UNARY_RSQRT:
+    return "ac_unary rsqrt";
+  case AC_UNARY_NEG:
+    return "ac_unary neg";
+  case AC_UNARY_RELU:
+    return "ac_unary relu";
+  case AC_UNARY_SIGMOID:
+    return "ac_unary sigmoid";
+  case AC_UNARY_SILU:
+    return "ac_unary silu";
+  case AC_UNARY_TANH:
+    return "ac_unary tanh";
+  case AC_UNARY_GELU:
+    return "ac_unary gelu";
+  case AC_UNARY_GELU_TANH:
+    return "ac_unary gelu_tanh";
+  }
+  return "ac_unary";
+}
+
 } // namespace
 
 extern "C" {
 
 ac_status ac_unary(ac_unary_kind kind, const ac_tensor *in, ac_tensor *out) {
+  KernelTimer timer(unaryKernelName(kind), out);
   if (ac_status status = checkUnaryArguments("ac_unary", in, out))
     return status;
   switch (kind) {
   case AC_UNARY_EXP:
-    return runUnary<ExpOp>(in, out);
+    return runUnary<ExpOp>("ac_unary", in, out);
   case AC_UNARY_SQRT:
-    return runUnary<SqrtOp>(in, out);
+    return runUnary<SqrtOp>("ac_unary", in, out);
   case AC_UNARY_RSQRT:
-    return runUnary<RsqrtOp>(in, out);
+    return runUnary<RsqrtOp>("ac_unary", in, out);
   case AC_UNARY_NEG:
-    return runUnary<NegOp>(in, out);
+    return runUnary<NegOp>("ac_unary", in, out);
   case AC_UNARY_RELU:
-    return runUnary<ReluOp>(in, out);
+    return runUnary<ReluOp>("ac_unary", in, out);
   case AC_UNARY_SIGMOID:
-    return runUnary<SigmoidOp>(in, out);
+    return runUnary<SigmoidOp>("ac_unary", in, out);
   case AC_UNARY_SILU:
-    return runUnary<SiluOp>(in, out);
+    return runUnary<SiluOp>("ac_unary", in, out);
   case AC_UNARY_TANH:
-    return runUnary<TanhOp>(in, out);
+    return runUnary<TanhOp>("ac_unary", in, out);
   case AC_UNARY_GELU:
-    return runUnary<GeluOp>(in, out);
+    return runUnary<GeluOp>("ac_unary", in, out);
   case AC_UNARY_GELU_TANH:
-    return runUnary<GeluTanhOp>(in, out);
+    return runUnary<GeluTanhOp>("ac_unary", in, out);
   }
   return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "ac_unary: unknown kind %d",
                       static_cast<int>(kind));
 }
 
 ac_status ac_scale(const ac_tensor *in, ac_tensor *out, double factor) {
+  KernelTimer timer("ac_scale", out);
   if (ac_status status = checkUnaryArguments("ac_scale", in, out))
     return status;
   const ac_tensor *const operands[2] = {out, in};
@@ -175,15 +242,23 @@ ac_status ac_scale(const ac_tensor *in, ac_tensor *out, double factor) {
   ac_status result = AC_OK;
   dispatchDtype(in->dtype, [&](auto element) {
     using Element = decltype(element);
-    result = launchStrided("ac_scale", indexer,
-                           ScaleOp<Element>{typedData<Element>(out),
-                                            typedData<Element>(in), factor});
+    using Storage = typename Element::Storage;
+    if (isContiguousIndexSpace(indexer))
+      result =
+          launchContiguousMap("ac_scale", typedData<Element>(out),
+                              MapInputs<Storage, 1>{{typedData<Element>(in)}},
+                              indexer.numElements(), ScaleMap<Element>{factor});
+    else
+      result = launchStrided("ac_scale", indexer,
+                             ScaleOp<Element>{typedData<Element>(out),
+                                              typedData<Element>(in), factor});
   });
   return result;
 }
 
 ac_status ac_binary(ac_binary_kind kind, const ac_tensor *lhs,
                     const ac_tensor *rhs, ac_tensor *out) {
+  KernelTimer timer("ac_binary", out);
   const char *kernel = "ac_binary";
   if (kind < AC_BINARY_ADD || kind > AC_BINARY_DIV)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: unknown kind %d",
@@ -233,10 +308,18 @@ ac_status ac_binary(ac_binary_kind kind, const ac_tensor *lhs,
   ac_status result = AC_OK;
   dispatchDtype(out->dtype, [&](auto element) {
     using Element = decltype(element);
-    result = launchStrided(kernel, indexer,
-                           BinaryOp<Element>{typedData<Element>(out),
-                                             typedData<Element>(lhs),
-                                             typedData<Element>(rhs), kind});
+    using Storage = typename Element::Storage;
+    if (isContiguousIndexSpace(indexer))
+      result =
+          launchContiguousMap(kernel, typedData<Element>(out),
+                              MapInputs<Storage, 2>{{typedData<Element>(lhs),
+                                                     typedData<Element>(rhs)}},
+                              indexer.numElements(), BinaryMap<Element>{kind});
+    else
+      result = launchStrided(kernel, indexer,
+                             BinaryOp<Element>{typedData<Element>(out),
+                                               typedData<Element>(lhs),
+                                               typedData<Element>(rhs), kind});
   });
   return result;
 }
@@ -244,6 +327,7 @@ ac_status ac_binary(ac_binary_kind kind, const ac_tensor *lhs,
 ac_status ac_causal_mask(const ac_tensor *in, ac_tensor *out,
                          int64_t row_offset, int64_t col_offset,
                          int64_t diagonal) {
+  KernelTimer timer("ac_causal_mask", out);
   const char *kernel = "ac_causal_mask";
   if (ac_status status = checkUnaryArguments(kernel, in, out))
     return status;

@@ -10,6 +10,7 @@
 #include "CudaSupport.h"
 
 #include <algorithm>
+#include <type_traits>
 
 using namespace autochunk::runtime::cuda;
 
@@ -132,6 +133,52 @@ __global__ void softmaxKernel(StridedIndexer<2> rowsIndexer, int64_t rows,
   }
 }
 
+// Softmax of rows that fit in registers: each of the block's threads keeps
+// up to ItemsPerThread elements of its row (i = thread + j * blockDim), so
+// the row is read once and written once. The maximum and the f64 sum combine
+// in a fixed order that depends only on the row length.
+template <typename Element, int ItemsPerThread>
+__global__ void __launch_bounds__(1024)
+    softmaxRegisterKernel(StridedIndexer<2> rowsIndexer, int64_t rows,
+                          int length, int64_t inStride, int64_t outStride,
+                          typename Element::Storage *out,
+                          const typename Element::Storage *in) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    int64_t offsets[2];
+    rowsIndexer.offsets(row, offsets);
+    typename Element::Storage *dst = out + offsets[0];
+    const typename Element::Storage *src = in + offsets[1];
+    float values[ItemsPerThread];
+    float maximum = -INFINITY;
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      int i = threadIdx.x + item * blockDim.x;
+      values[item] = i < length ? Element::load(src + i * inStride) : -INFINITY;
+      maximum = fmaxf(maximum, values[item]);
+    }
+    maximum = blockReduce(maximum, -INFINITY, FMaxCombine());
+    double sum = 0.0;
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      int i = threadIdx.x + item * blockDim.x;
+      values[item] = i < length ? expf(values[item] - maximum) : 0.0f;
+      sum += values[item];
+    }
+    sum = blockReduce(sum, 0.0, SumCombine());
+    const double inverse = 1.0 / sum;
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      int i = threadIdx.x + item * blockDim.x;
+      if (i < length)
+        Element::store(dst + i * outStride,
+                       static_cast<float>(values[item] * inverse));
+    }
+  }
+}
+
+// The longest row softmaxRegisterKernel takes: 1024 threads of 32 items.
+constexpr int64_t kMaxRegisterRow = 1024 * 32;
+
 template <typename Element>
 __global__ void layerNormKernel(StridedIndexer<2> rowsIndexer,
                                 StridedIndexer<4> normalized, int64_t rows,
@@ -239,6 +286,7 @@ ac_status reduceTrailing(const char *kernel, ac_reduce_kind kind,
 extern "C" {
 
 ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
+  KernelTimer timer("ac_softmax", out);
   const char *kernel = "ac_softmax";
   if (ac_status status = checkInput(kernel, "input", in))
     return status;
@@ -265,9 +313,33 @@ ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
     return status;
   dispatchDtype(in->dtype, [&](auto element) {
     using Element = decltype(element);
-    softmaxKernel<Element><<<rowBlocks(rows), rowThreads(length), 0, stream>>>(
-        rowsIndexer, rows, length, in->strides[axis], out->strides[axis],
-        typedData<Element>(out), typedData<Element>(in));
+    if (length > kMaxRegisterRow) {
+      softmaxKernel<Element>
+          <<<rowBlocks(rows), rowThreads(length), 0, stream>>>(
+              rowsIndexer, rows, length, in->strides[axis], out->strides[axis],
+              typedData<Element>(out), typedData<Element>(in));
+      return;
+    }
+    // The fewest items per thread (4 at least, for loads in flight) that
+    // cover the row with at most 1024 threads.
+    auto launch = [&](auto items) {
+      constexpr int kItems = decltype(items)::value;
+      int64_t threads = (length + kItems - 1) / kItems;
+      threads = std::max<int64_t>(32, (threads + 31) / 32 * 32);
+      softmaxRegisterKernel<Element, kItems>
+          <<<rowBlocks(rows), static_cast<unsigned>(threads), 0, stream>>>(
+              rowsIndexer, rows, static_cast<int>(length), in->strides[axis],
+              out->strides[axis], typedData<Element>(out),
+              typedData<Element>(in));
+    };
+    if (length <= 1024 * 4)
+      launch(std::integral_constant<int, 4>{});
+    else if (length <= 1024 * 8)
+      launch(std::integral_constant<int, 8>{});
+    else if (length <= 1024 * 16)
+      launch(std::integral_constant<int, 16>{});
+    else
+      launch(std::integral_constant<int, 32>{});
   });
   return checkLaunch(kernel);
 }
@@ -275,6 +347,7 @@ ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
 ac_status ac_layer_norm(const ac_tensor *in, const ac_tensor *weight,
                         const ac_tensor *bias, ac_tensor *out, int64_t axis,
                         double eps) {
+  KernelTimer timer("ac_layer_norm", out);
   const char *kernel = "ac_layer_norm";
   if (ac_status status = checkInput(kernel, "input", in))
     return status;
@@ -343,6 +416,7 @@ ac_status ac_layer_norm(const ac_tensor *in, const ac_tensor *weight,
 
 ac_status ac_reduce(ac_reduce_kind kind, const ac_tensor *in, ac_tensor *out,
                     const int64_t *axes, int num_axes, int keep_dims) {
+  KernelTimer timer("ac_reduce", out);
   const char *kernel = "ac_reduce";
   if (kind < AC_REDUCE_SUM || kind > AC_REDUCE_MAX)
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT, "%s: unknown kind %d",
