@@ -88,9 +88,15 @@ ac_status runScaleMaskSoftmax(const ac_tensor *in, const ac_tensor *bias,
         values[i] = value;
         maximum = std::max(maximum, value);
       }
+      // A masked key's exponential is exp(-inf) = +0 whenever the maximum
+      // is finite: skipping the call keeps the bits (adding +0 to the sum
+      // too) and halves the exponentials of causal attention.
+      const bool finiteMaximum = maximum != negativeInfinity;
       double sum = 0.0;
       for (int64_t i = 0; i < length; ++i) {
-        values[i] = std::exp(values[i] - maximum);
+        values[i] = finiteMaximum && values[i] == negativeInfinity
+                        ? 0.0f
+                        : std::exp(values[i] - maximum);
         sum += values[i];
       }
       for (int64_t i = 0; i < length; ++i)
