@@ -1480,36 +1480,35 @@ std::vector<PeakCandidates> ChunkSearch::explorePeaks(unsigned numPeaks) {
 FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
                                          int64_t &smallestPeak) {
   // A beam is myopic: which regions it keeps early decides what it can reach
-  // later, and recomputing variants crowd it. So each round searches with
-  // and without recomputation and keeps the faster plan; when neither meets
-  // the budget, a round with a four times wider beam follows. Each search
-  // starts from a fresh state: the beam breaks ties by candidate order,
-  // which an earlier search's pool would change.
+  // later, and recomputing variants (which double the candidates) crowd it.
+  // So the first search leaves them out; when it finds no plan under the
+  // budget, one with them follows, then (on graphs small enough for it to
+  // take a moment) one with a four times wider beam. Each search starts from
+  // a fresh state: the beam breaks ties by candidate order, which an earlier
+  // search's pool would change.
   SearchOptions original = impl->options;
+  bool small = impl->ops.size() <= 400;
+  SmallVector<std::pair<unsigned, bool>, 3> attempts = {
+      {original.beamWidth, false}, {original.beamWidth, true}};
+  if (small)
+    attempts.push_back({4 * original.beamWidth, true});
   int64_t smallest = std::numeric_limits<int64_t>::max();
-  FailureOr<ChunkPlan> best = failure();
-  bool first = true;
-  for (unsigned width : {original.beamWidth, 4 * original.beamWidth}) {
-    for (bool recompute : {true, false}) {
-      if (!first) {
-        SearchOptions options = original;
-        options.beamWidth = width;
-        impl = std::make_unique<Impl>(impl->func, impl->target, options);
-      }
-      first = false;
-      impl->allowRecompute = recompute;
-      int64_t attemptSmallest = 0;
-      FailureOr<ChunkPlan> plan = selectOnce(budget, attemptSmallest);
-      smallest = std::min(smallest, attemptSmallest);
-      if (succeeded(plan) &&
-          (failed(best) || plan->secondsAfter < best->secondsAfter))
-        best = std::move(plan);
+  FailureOr<ChunkPlan> plan = failure();
+  for (auto [index, attempt] : llvm::enumerate(attempts)) {
+    if (index > 0) {
+      SearchOptions options = original;
+      options.beamWidth = attempt.first;
+      impl = std::make_unique<Impl>(impl->func, impl->target, options);
     }
-    if (succeeded(best))
+    impl->allowRecompute = attempt.second;
+    int64_t attemptSmallest = 0;
+    plan = selectOnce(budget, attemptSmallest);
+    smallest = std::min(smallest, attemptSmallest);
+    if (succeeded(plan))
       break;
   }
   smallestPeak = smallest;
-  return best;
+  return plan;
 }
 
 FailureOr<ChunkPlan> ChunkSearch::selectOnce(int64_t budget,
