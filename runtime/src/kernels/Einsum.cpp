@@ -10,6 +10,8 @@
 #include "Gemm.h"
 #include "Reduction.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 using namespace autochunk::runtime;
@@ -121,6 +123,81 @@ ac_status packContiguous(ac_tensor *tensor, ScratchBuffer &buffer) {
   return AC_OK;
 }
 
+// Whether the dimension with stride 1 of `view` (ordered batch dims first)
+// is one of its first `numBatch` dims.
+bool batchIsInnermost(const ac_tensor *view, int numBatch) {
+  for (int dim = 0; dim < view->rank; ++dim)
+    if (view->sizes[dim] > 1 && view->strides[dim] == 1)
+      return dim < numBatch;
+  return false;
+}
+
+template <typename T>
+void transposeBlocks(const T *source, int64_t sourceBatchStride,
+                     int64_t sourceRestStride, T *target,
+                     int64_t targetBatchStride, int64_t targetRestStride,
+                     int64_t batches, int64_t rest) {
+  constexpr int64_t kBlock = 32;
+  int64_t batchBlocks = (batches + kBlock - 1) / kBlock;
+  parallelFor(batchBlocks, kBlock * rest, [&](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      int64_t b0 = block * kBlock, b1 = std::min(batches, b0 + kBlock);
+      for (int64_t r0 = 0; r0 < rest; r0 += kBlock) {
+        int64_t r1 = std::min(rest, r0 + kBlock);
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t b = b0; b < b1; ++b)
+            target[b * targetBatchStride + r * targetRestStride] =
+                source[b * sourceBatchStride + r * sourceRestStride];
+      }
+    }
+  });
+}
+
+// Copies `source` into `target` (same sizes, batch dims first): a blocked
+// transpose when each has its batch dims and its other dims addressing like
+// one dimension each (a channel-last operand moved channel-first), else an
+// element-wise strided copy. A copy moves bits: results do not change.
+void copyBatchMajor(const ac_tensor *source, int numBatch,
+                    const ac_tensor *target) {
+  int64_t sourceBatch, sourceRest, targetBatch, targetRest;
+  size_t elementSize = ac_dtype_size(source->dtype);
+  if ((elementSize != 4 && elementSize != 2) ||
+      !collapsesToOneDim(source, 0, numBatch, &sourceBatch) ||
+      !collapsesToOneDim(source, numBatch, source->rank, &sourceRest) ||
+      !collapsesToOneDim(target, 0, numBatch, &targetBatch) ||
+      !collapsesToOneDim(target, numBatch, target->rank, &targetRest)) {
+    copyStrided(source, target);
+    return;
+  }
+  int64_t batches = productOfSizes(source->sizes, 0, numBatch);
+  int64_t rest = productOfSizes(source->sizes, numBatch, source->rank);
+  if (elementSize == 4)
+    transposeBlocks(static_cast<const uint32_t *>(source->data), sourceBatch,
+                    sourceRest, static_cast<uint32_t *>(target->data),
+                    targetBatch, targetRest, batches, rest);
+  else
+    transposeBlocks(static_cast<const uint16_t *>(source->data), sourceBatch,
+                    sourceRest, static_cast<uint16_t *>(target->data),
+                    targetBatch, targetRest, batches, rest);
+}
+
+// Makes `*view` (batch dims first) a contiguous batch-major copy of itself in
+// `buffer`.
+ac_status packBatchMajor(ac_tensor *view, int numBatch, ScratchBuffer &buffer) {
+  size_t bytes = static_cast<size_t>(ac_tensor_num_elements(view)) *
+                 ac_dtype_size(view->dtype);
+  if (!buffer.allocate(bytes))
+    return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
+                        "%s: cannot allocate %zu bytes of scratch memory",
+                        kKernel, bytes);
+  ac_tensor packed;
+  ac_tensor_init_contiguous(&packed, buffer.data, view->dtype, view->rank,
+                            view->sizes);
+  copyBatchMajor(view, numBatch, &packed);
+  *view = packed;
+  return AC_OK;
+}
+
 // Sums the labels of `*operand` that neither `other` nor `output` has, so
 // that `*operand` (and `*subscript`) keep only the others, into `buffer`.
 ac_status sumPrivateLabels(ac_tensor *operand, Subscript *subscript,
@@ -212,6 +289,20 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
   const int64_t n = productOfSizes(b.sizes, nb + nk, rhsRank);
   const int64_t batchCount = productOfSizes(c.sizes, 0, nb);
 
+  // When a batch label is an operand's innermost dimension in memory (the
+  // channel of a triangle multiplication's "ikc,jkc->ijc"), each element of
+  // one batch's matrix sits on its own cache line, and packing the GEMM's
+  // panels would fetch every line once per batch: such operands are first
+  // copied batch-major with a blocked transpose, and such an output is
+  // staged batch-major and transposed back.
+  bool batchedChannelsLast = nb > 0 && batchCount > 1;
+  if (batchedChannelsLast && batchIsInnermost(&a, nb))
+    if (ac_status status = packBatchMajor(&a, nb, lhsPacked))
+      return status;
+  if (batchedChannelsLast && batchIsInnermost(&b, nb))
+    if (ac_status status = packBatchMajor(&b, nb, rhsPacked))
+      return status;
+
   // Each operand's free and contracted groups must each address like one
   // dimension; otherwise work on a contiguous copy.
   StridedMatrix aMatrix, bMatrix, cMatrix;
@@ -231,7 +322,8 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
   }
   ac_tensor target = c;
   bool staged = !collapsesToOneDim(&c, nb, nb + nm, &cMatrix.rowStride) ||
-                !collapsesToOneDim(&c, nb + nm, outRank, &cMatrix.colStride);
+                !collapsesToOneDim(&c, nb + nm, outRank, &cMatrix.colStride) ||
+                (batchedChannelsLast && batchIsInnermost(&c, nb));
   if (staged) {
     size_t bytes = static_cast<size_t>(ac_tensor_num_elements(&c)) *
                    ac_dtype_size(c.dtype);
@@ -256,7 +348,7 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
           }))
     return status;
   if (staged)
-    copyStrided(&target, &c);
+    copyBatchMajor(&target, nb, &c);
   return AC_OK;
 }
 
