@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Superseded by bench/gpu_bench.py (all sizes and budgets, PyTorch in the
+# same run, the longest size); kept because docs/benchmarks.md cites its runs.
 # GPT block (hidden 1024, 16 heads, not causal: the configuration of
 # ../shared/bench/torch_reference.py) on a GPU: AutoChunk unchunked and at
 # 0.05x of its unchunked peak (and 0.03x at seq 16384), for several

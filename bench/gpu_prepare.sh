@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Superseded by test/cuda/prepare.sh (every op and model, bf16 and f16 too);
+# kept because docs/benchmarks.md cites its first runs.
 # Builds, on a machine with the CUDA toolkit (no GPU needed), what
 # bench/gpu_run.sh runs on a GPU machine (which needs no MLIR): small GPT,
 # ViT and Evoformer models compiled for the CPU (run here, as the reference)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Superseded by test/cuda/prepare.sh and OUT_DIR/run.sh; kept because
+# docs/benchmarks.md cites its first runs.
 # Runs, on a GPU machine, what bench/gpu_prepare.sh built: each CUDA model
 # (unchunked and chunked) against the CPU executable's outputs, then the GPT
 # block at seq 4096 unchunked and at 0.1x (time, activation memory, and
