@@ -5,8 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "autochunk/Dialect/Graph/DimensionFlowOpInterface.h"
 #include "autochunk/Passes/ChunkSearch.h"
 #include "autochunk/Passes/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -21,6 +24,38 @@ using namespace mlir;
 using namespace autochunk;
 
 namespace {
+
+/// Warns at every top-level op of `func` that computes an activation the
+/// search cannot see through (no dimension flow: a custom op, a func.call)
+/// while more than `budget` bytes are live at it: a chunk region stops at
+/// such an op, so what is live there stays whole. Returns how many.
+unsigned warnAtBarriersOverBudget(func::FuncOp func, int64_t budget) {
+  Liveness liveness = computeLiveness(func);
+  unsigned count = 0;
+  for (auto [op, live] : llvm::zip_equal(liveness.ops, liveness.liveBytes)) {
+    if (op->getParentOp() != func.getOperation() || live <= budget ||
+        op->hasTrait<OpTrait::IsTerminator>() ||
+        op->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    // The search takes a static tensor.empty in with its writer.
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op);
+        empty && empty.getType().hasStaticShape())
+      continue;
+    if (llvm::none_of(op->getResultTypes(),
+                      [](Type type) { return isa<RankedTensorType>(type); }))
+      continue;
+    std::string whyNot;
+    if (succeeded(getDimensionFlow(op, &whyNot)))
+      continue;
+    op->emitWarning() << "'" << op->getName()
+                      << "' has no dimension flow: it stops chunk regions ("
+                      << whyNot << "); " << live
+                      << " bytes are live at it, over the budget of " << budget
+                      << " bytes";
+    ++count;
+  }
+  return count;
+}
 
 struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
   using AutoChunkPassBase::AutoChunkPassBase;
@@ -48,10 +83,15 @@ struct AutoChunkPass : autochunk::impl::AutoChunkPassBase<AutoChunkPass> {
     int64_t smallestPeak = 0;
     FailureOr<ChunkPlan> plan = search.select(*budget, smallestPeak);
     if (failed(plan)) {
-      func.emitError() << "cannot meet the budget of " << *budget
-                       << " bytes: the smallest activation peak AutoChunk "
-                          "reaches is "
-                       << smallestPeak << " bytes";
+      unsigned barriers = warnAtBarriersOverBudget(func, *budget);
+      InFlightDiagnostic error = func.emitError();
+      error << "cannot meet the budget of " << *budget
+            << " bytes: the smallest activation peak AutoChunk reaches is "
+            << smallestPeak << " bytes";
+      if (barriers)
+        error << "; " << barriers << (barriers == 1 ? " op" : " ops")
+              << " without dimension flow, where more than the budget is "
+                 "live, stop chunk regions";
       return signalPassFailure();
     }
 

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -44,6 +45,13 @@ bool isView(Operation *op) {
   return isa<graph::ReshapeOp, graph::SliceOp, tensor::ExtractSliceOp,
              tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp>(
       op);
+}
+
+/// Ops a region may hold although they hold regions: linalg ops, whose
+/// region is the scalar body of their loop nest. Cloning one clones its body;
+/// the body may read scalars defined above it, which become loop inputs.
+bool hasOnlyPayloadRegions(Operation *op) {
+  return op->getNumRegions() == 0 || isa<linalg::LinalgOp>(op);
 }
 
 class RegionRewriter {
@@ -138,7 +146,7 @@ private:
     for (Operation *op : region.ops) {
       if (op->getBlock() != block)
         return op->emitError("chunk region ops must share one block");
-      if (op->getNumRegions() != 0)
+      if (!hasOnlyPayloadRegions(op))
         return op->emitError("chunk region ops must not hold regions");
       regionOps.insert(op);
       bodyOps.insert(op);
@@ -152,7 +160,7 @@ private:
       if (op->getBlock() != block || regionOps.contains(op))
         return op->emitError("a recomputed op must be outside the chunk "
                              "region, in its block");
-      if (op->getNumRegions() != 0)
+      if (!hasOnlyPayloadRegions(op))
         return op->emitError("a recomputed op must not hold regions");
       bodyOps.insert(op);
       for (Value result : op->getResults())
@@ -178,6 +186,17 @@ private:
         if (!operand.getDefiningOp() ||
             !bodyOps.contains(operand.getDefiningOp()))
           inputSet.insert(operand);
+      // Values a linalg body reads from above (a scale factor) must exist
+      // before the loop too; they are used whole.
+      op->walk([&](Operation *nested) {
+        if (nested == op)
+          return;
+        for (Value operand : nested->getOperands())
+          if (!op->isAncestor(operand.getParentRegion()->getParentOp()) &&
+              (!operand.getDefiningOp() ||
+               !bodyOps.contains(operand.getDefiningOp())))
+            inputSet.insert(operand);
+      });
     };
     for (Operation *op : region.recomputedOps)
       collectInputs(op);

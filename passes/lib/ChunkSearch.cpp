@@ -16,6 +16,7 @@
 #include "autochunk/Dialect/Graph/GraphOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -54,13 +55,63 @@ bool isElementwise(Operation *op) {
 /// A graph op the lowering turns into a kernel call writing a fresh buffer
 /// (the only producers whose buffer an elementwise consumer may overwrite).
 bool isKernelOp(Operation *op) {
-  return op && isa<graph::GraphDialect>(op->getDialect()) &&
+  return op && isa_and_nonnull<graph::GraphDialect>(op->getDialect()) &&
          !isa<graph::ConstantOp, graph::ReshapeOp, graph::SliceOp,
               graph::ConcatOp>(op);
 }
 
 bool isGraphView(Operation *op) {
   return isa<graph::ReshapeOp, graph::SliceOp>(op);
+}
+
+/// A static tensor.empty: the destination of a linalg op, a buffer with no
+/// values yet. Dimension flow leaves it a barrier (it has no data to flow),
+/// but any slice of it is the empty tensor of the slice's shape, so a region
+/// takes it in with the ops that write it and the rewrite gives each clone
+/// the chunk's type.
+bool isStaticEmpty(Operation *op) {
+  auto empty = dyn_cast_or_null<tensor::EmptyOp>(op);
+  return empty && empty.getType().hasStaticShape();
+}
+
+/// How `op` runs on chunks when its result `result` is chunked along `dim`:
+/// the dimension flow's answer, and for a static tensor.empty any dimension
+/// from nothing.
+FailureOr<OpChunking> chunkResult(Operation *op, unsigned result, int64_t dim) {
+  if (isStaticEmpty(op)) {
+    OpChunking chunking;
+    chunking.resultDims.push_back(dim);
+    return chunking;
+  }
+  return chunkAlongResultDim(op, result, dim);
+}
+
+/// Whether `op` computes something a chunk loop is worth running for: a
+/// kernel-making graph op or a linalg op (not a view, constant or empty
+/// destination).
+bool computes(Operation *op) {
+  return isKernelOp(op) || isa<linalg::LinalgOp, linalg::SoftmaxOp>(op);
+}
+
+/// Ops a region may hold although they hold regions: linalg ops, whose
+/// region is the scalar body of their loop nest, not control flow.
+bool hasOnlyPayloadRegions(Operation *op) {
+  return op->getNumRegions() == 0 || isa<linalg::LinalgOp>(op);
+}
+
+/// The destination a linalg op (destination-passing style, on tensors)
+/// writes `result` into, when bufferization will write it in place: the
+/// tied init, when this op is its only reader. A null value otherwise (the
+/// result then gets a buffer of its own).
+Value inPlaceDestination(OpResult result) {
+  auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+  if (!dps || !dps.hasPureTensorSemantics() ||
+      !isa<linalg::LinalgOp, linalg::SoftmaxOp>(result.getOwner()))
+    return Value();
+  Value init = dps.getDpsInitOperand(result.getResultNumber())->get();
+  if (!init.hasOneUse())
+    return Value();
+  return init;
 }
 
 /// The operands `op` could compute in place into, in the lowering's order of
@@ -145,6 +196,9 @@ Liveness autochunk::computeLiveness(func::FuncOp func) {
         bufferOf[value] = lookup(op->getOperand(0));
       } else if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
         bufferOf[value] = lookup(insert.getDest());
+      } else if (Value destination = inPlaceDestination(cast<OpResult>(value));
+                 destination && lookup(destination) >= 0) {
+        bufferOf[value] = lookup(destination);
       } else if (SmallVector<unsigned, 2> inPlace = inPlaceCandidates(op);
                  !inPlace.empty()) {
         bufferOf[value] = lookup(op->getOperand(inPlace.front()));
@@ -394,6 +448,10 @@ struct ChunkSearch::Impl {
             value.holdsNoBuffer = true;
           else if (isGraphView(&op))
             value.viewSource = valueId(op.getOperand(0));
+          else if (Value destination = inPlaceDestination(result);
+                   destination && valueIds.count(destination) &&
+                   !values[valueId(destination)].holdsNoBuffer)
+            value.viewSource = valueId(destination);
         }
     }
     Operation *terminator = body.getTerminator();
@@ -898,7 +956,7 @@ struct ChunkSearch::Impl {
           region.ops.size() >= impl.options.maxRegionOps)
         return false;
       const OpInfo &info = impl.ops[opIndex];
-      if (info.op->getNumRegions() != 0)
+      if (!hasOnlyPayloadRegions(info.op))
         return false;
       bool anySliced = false;
       for (auto [index, dim] : llvm::enumerate(chunking.operandDims)) {
@@ -919,8 +977,9 @@ struct ChunkSearch::Impl {
           return false;
         }
       }
-      // An op that does not read the chunked dimension stays outside.
-      if (!anySliced)
+      // An op that does not read the chunked dimension stays outside (an
+      // empty destination reads nothing and joins its writer).
+      if (!anySliced && !isStaticEmpty(info.op))
         return false;
       for (auto [index, dim] : llvm::enumerate(chunking.resultDims)) {
         if (index >= info.results.size())
@@ -980,8 +1039,8 @@ struct ChunkSearch::Impl {
                 value.bytes < threshold)
               continue;
             FailureOr<OpChunking> chunking =
-                chunkAlongResultDim(impl.ops[value.producer].op,
-                                    value.resultIndex, region.dims[operand]);
+                chunkResult(impl.ops[value.producer].op, value.resultIndex,
+                            region.dims[operand]);
             if (succeeded(chunking) && tryAdd(value.producer, *chunking))
               changed = true;
           }
@@ -1019,7 +1078,7 @@ struct ChunkSearch::Impl {
         value.shape[dim] <= 1)
       return -1;
     FailureOr<OpChunking> chunking =
-        chunkAlongResultDim(ops[value.producer].op, value.resultIndex, dim);
+        chunkResult(ops[value.producer].op, value.resultIndex, dim);
     if (failed(chunking))
       return -1;
     Growth growth{*this, CandidateRegion(), {}, {}, forbidden};
@@ -1030,6 +1089,9 @@ struct ChunkSearch::Impl {
         static_cast<int64_t>(fraction * static_cast<double>(value.bytes)),
         forwardFirst);
     CandidateRegion &region = growth.region;
+    // A region of empty destinations alone computes nothing.
+    if (llvm::none_of(region.ops, [&](int op) { return computes(ops[op].op); }))
+      return -1;
     region.seed = seed;
     region.seedDim = dim;
     return finishRegion(std::move(region));
@@ -1274,6 +1336,14 @@ struct ChunkSearch::Impl {
     for (const Interval &interval : intervals) {
       if (trimmed.size() >= options.maxTrimmedPerRegion)
         break;
+      // Empty destinations and their fills alone compute nothing.
+      if (llvm::all_of(ArrayRef<int>(regionOps).slice(
+                           interval.begin, interval.end - interval.begin + 1),
+                       [&](int op) {
+                         return isStaticEmpty(ops[op].op) ||
+                                isa<linalg::FillOp>(ops[op].op);
+                       }))
+        continue;
       int trimmedId = intervalRegion(id, interval.begin, interval.end);
       if (!llvm::is_contained(trimmed, trimmedId))
         trimmed.push_back(trimmedId);
@@ -1401,9 +1471,9 @@ struct ChunkSearch::Impl {
         if (begin > end)
           return;
         int kept = intervalRegion(other, begin, end);
-        bool computes = llvm::any_of(
-            pool[kept].ops, [&](int op) { return isKernelOp(ops[op].op); });
-        if (computes)
+        bool computesAny = llvm::any_of(
+            pool[kept].ops, [&](int op) { return computes(ops[op].op); });
+        if (computesAny)
           next.regions.push_back(kept);
       };
       keep(0, firstShared - 1);

@@ -5,6 +5,7 @@
 #include "autochunk/Dialect/Graph/GraphDialect.h"
 #include "autochunk/Dialect/Graph/GraphOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
@@ -28,6 +29,22 @@ double bytesOf(Type type) {
     return 0;
   return elementsOf(type) * static_cast<double>(llvm::divideCeil(
                                 tensor.getElementTypeBitWidth(), 8));
+}
+
+/// FLOPs of a linalg structured op: every point of its iteration domain
+/// runs its body once, one FLOP per body op (the yield aside): a matmul's
+/// multiply and add make 2MNK. A fill's body only yields: no FLOPs.
+double linalgFlops(linalg::LinalgOp op) {
+  double points = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(range))
+      return 0;
+    points *= static_cast<double>(range);
+  }
+  Block *body = op.getBlock();
+  double perPoint =
+      body ? static_cast<double>(body->getOperations().size()) - 1 : 0;
+  return points * std::max(perPoint, 0.0);
 }
 
 /// FLOPs of `op` on whole tensors.
@@ -67,6 +84,8 @@ double flopsOf(Operation *op) {
         return (einsum.getInputs().size() == 2 ? 2 : 1) * points;
       })
       .Case([&](graph::SoftmaxOp) { return 4 * resultElements; })
+      .Case([&](linalg::SoftmaxOp) { return 4 * resultElements; })
+      .Case([&](linalg::LinalgOp linalgOp) { return linalgFlops(linalgOp); })
       .Case([&](graph::LayerNormOp) { return 6 * resultElements; })
       .Case<graph::ReduceSumOp, graph::ReduceMeanOp, graph::ReduceMaxOp>(
           [&](Operation *reduce) {
@@ -80,10 +99,15 @@ double flopsOf(Operation *op) {
       .Default([](Operation *) { return 0.0; });
 }
 
-/// Ops that lower to no kernel: views of their input and constants.
+/// Ops that lower to no kernel: views of their input and constants, and
+/// every op that is neither a graph op nor a linalg op (tensor.empty, slices,
+/// scalar arithmetic).
 bool isFree(Operation *op) {
+  if (isa<linalg::LinalgOp, linalg::SoftmaxOp>(op))
+    return false;
+  // An unregistered op has no dialect.
   return isa<graph::ReshapeOp, graph::SliceOp, graph::ConstantOp>(op) ||
-         !isa<graph::GraphDialect>(op->getDialect());
+         !isa_and_nonnull<graph::GraphDialect>(op->getDialect());
 }
 
 } // namespace

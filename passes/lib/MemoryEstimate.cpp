@@ -7,6 +7,7 @@
 #include "autochunk/Passes/MemoryPlan.h"
 #include "autochunk/Passes/Pipelines.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -37,9 +38,18 @@ static std::optional<size_t> originOf(Location loc) {
   return origin;
 }
 
-/// True for the ops whose operands' and results' memory the timeline shows.
+/// True for the ops whose operands' and results' memory the timeline shows
+/// (not the scalar body of a linalg op).
 static bool isTimelineOp(Operation *op) {
-  return !op->hasTrait<OpTrait::IsTerminator>() && !isa<func::FuncOp>(op);
+  return !op->hasTrait<OpTrait::IsTerminator>() && !isa<func::FuncOp>(op) &&
+         !isa_and_nonnull<linalg::LinalgOp>(op->getParentOp());
+}
+
+/// The ops of the lowered function that touch planned buffers: kernel calls,
+/// copies, and linalg ops on buffers (linalg input bufferizes to them).
+static bool touchesBuffers(Operation *op) {
+  return isa<kernel::CallOp, memref::CopyOp, linalg::LinalgOp,
+             linalg::SoftmaxOp>(op);
 }
 
 FailureOr<MemoryEstimate> autochunk::estimateMemory(func::FuncOp func) {
@@ -79,6 +89,7 @@ FailureOr<MemoryEstimate> autochunk::estimateMemory(func::FuncOp func) {
 
   // The same steps as chunk-compile up to its memory plan.
   PassManager pm(context, ModuleOp::getOperationName());
+  pm.addPass(createLinalgBufferizationModelsPass());
   std::string pipeline = "canonicalize";
   for (LoweringStep step : {LoweringStep::Kernels, LoweringStep::Bufferize})
     pipeline += "," + getLoweringPipeline(step).str();
@@ -99,7 +110,7 @@ FailureOr<MemoryEstimate> autochunk::estimateMemory(func::FuncOp func) {
       [&](Operation *op) { position[op] = counter++; });
   SmallVector<int64_t> liveAtOrigin(originals.size(), -1);
   lowered.walk([&](Operation *op) {
-    if (!isa<kernel::CallOp, memref::CopyOp>(op))
+    if (!touchesBuffers(op))
       return;
     std::optional<size_t> origin = originOf(op->getLoc());
     if (!origin || *origin >= originals.size())

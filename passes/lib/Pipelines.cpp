@@ -2,7 +2,9 @@
 
 #include "autochunk/Passes/Pipelines.h"
 
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -37,9 +39,38 @@ StringRef autochunk::getLoweringPipeline(LoweringStep step) {
   llvm_unreachable("unknown lowering step");
 }
 
+void autochunk::registerLinalgBufferizationModels(DialectRegistry &registry) {
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+namespace {
+/// See createLinalgBufferizationModelsPass.
+struct LinalgBufferizationModelsPass
+    : public PassWrapper<LinalgBufferizationModelsPass,
+                         OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LinalgBufferizationModelsPass)
+
+  StringRef getArgument() const final {
+    return "autochunk-linalg-bufferization-models";
+  }
+  StringRef getDescription() const final {
+    return "Makes the linalg bufferization models available (no-op)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registerLinalgBufferizationModels(registry);
+  }
+  void runOnOperation() override { markAllAnalysesPreserved(); }
+};
+} // namespace
+
+std::unique_ptr<Pass> autochunk::createLinalgBufferizationModelsPass() {
+  return std::make_unique<LinalgBufferizationModelsPass>();
+}
+
 /// Appends the steps from Kernels through `last` to `pm`. The step strings
 /// are constants that the lit tests exercise, so a parse failure is a bug.
 static void addLoweringSteps(OpPassManager &pm, LoweringStep last) {
+  pm.addPass(createLinalgBufferizationModelsPass());
   for (int step = 0; step <= static_cast<int>(last); ++step)
     if (failed(parsePassPipeline(
             getLoweringPipeline(static_cast<LoweringStep>(step)), pm,

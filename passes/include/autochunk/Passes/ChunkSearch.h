@@ -17,6 +17,14 @@
 // end), and a buffer used inside a loop it was not created in lives through
 // the whole loop.
 //
+// Linalg-on-tensors input follows the same model through destination-passing
+// style: a static tensor.empty is a fresh buffer, and a linalg op (or
+// linalg.softmax) writes its result into its init's buffer when it is the
+// init's only reader (what one-shot bufferization does), so empty -> fill ->
+// matmul is one buffer. Regions take the empty destinations and fills in
+// with their writers (each clone gets the chunk's type); a linalg loop that
+// is a reduction never becomes the chunk dimension (dimension flow).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef AUTOCHUNK_PASSES_CHUNKSEARCH_H

@@ -41,8 +41,10 @@ struct MemoryEstimate {
   mlir::Operation *peakOp = nullptr;
 };
 
-/// Estimates `func` (graph ops, possibly with chunk loops). Fails, with
-/// diagnostics, when the function cannot be lowered.
+/// Estimates `func` (graph ops or linalg on tensors, possibly with chunk
+/// loops; linalg ops stay linalg ops on buffers after bufferization, with a
+/// memref.alloc per tensor.empty, which the planner places like any other
+/// buffer). Fails, with diagnostics, when the function cannot be lowered.
 mlir::FailureOr<MemoryEstimate> estimateMemory(mlir::func::FuncOp func);
 
 } // namespace autochunk

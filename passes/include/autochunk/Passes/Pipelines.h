@@ -10,6 +10,7 @@
 #ifndef AUTOCHUNK_PASSES_PIPELINES_H
 #define AUTOCHUNK_PASSES_PIPELINES_H
 
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -22,6 +23,16 @@ enum class LoweringStep { Kernels, Bufferize, Plan, Calls, LLVM };
 
 /// The textual pipeline (module-level) of one step.
 llvm::StringRef getLoweringPipeline(LoweringStep step);
+
+/// The bufferization models linalg-on-tensors input needs (linalg ops and
+/// linalg.softmax on buffers), which a tool registering only what graph
+/// input needs lacks. Stock mlir-opt registers them itself.
+void registerLinalgBufferizationModels(mlir::DialectRegistry &registry);
+
+/// A pass that does nothing but declare the models above as dependent
+/// dialects: a pass manager running it appends them to the context before
+/// any pass runs (so a pipeline can bufferize linalg whatever tool runs it).
+std::unique_ptr<mlir::Pass> createLinalgBufferizationModelsPass();
 
 /// Options of the whole AutoChunk pipeline.
 struct AutoChunkPipelineOptions
@@ -44,6 +55,9 @@ struct AutoChunkPipelineOptions
 
 /// Canonicalization, the AutoChunk pass (when a budget is given) and the
 /// lowering steps: what chunk-compile runs, as one pipeline for other tools.
+/// It takes graph input, linalg-on-tensors input or a mix; linalg ops stay
+/// linalg ops on buffers in the arena, so lower-to-llvm=true needs a
+/// linalg-to-loops step the caller adds (use lower-to-llvm=false).
 void buildAutoChunkPipeline(mlir::OpPassManager &pm,
                             const AutoChunkPipelineOptions &options);
 
