@@ -239,6 +239,22 @@ struct LowerKernelsToCallsPass
     : public autochunk::impl::LowerKernelsToCallsPassBase<
           LowerKernelsToCallsPass> {
   void runOnOperation() override {
+    // Bufferization's own copies (a loop writing its output over an input
+    // copies that input's chunk first; a reshape of a slice with no strided
+    // form) must run on the device that holds the buffers: upstream lowers a
+    // contiguous memref.copy to a host memcpy, which reads device memory on
+    // CUDA. They become the runtime's copy kernel like every other copy.
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+    OpBuilder builder(&getContext());
+    for (memref::CopyOp copy : copies) {
+      builder.setInsertionPoint(copy);
+      kernel::CallOp::create(builder, copy.getLoc(), TypeRange{}, "copy",
+                             ValueRange{copy.getSource()},
+                             ValueRange{copy.getTarget()},
+                             builder.getDictionaryAttr({}));
+      copy.erase();
+    }
     SmallVector<kernel::CallOp> calls;
     getOperation().walk([&](kernel::CallOp call) { calls.push_back(call); });
     KernelCallLowering lowering(getOperation());

@@ -88,11 +88,15 @@ def LowerKernelsToCallsPass
     a pointer to the ranked descriptor); parameters follow as scalars:
     booleans and axes as `i64`, permutations packed four bits per entry,
     reduction axes as a bit mask, factors and epsilons as `f64`, the einsum
-    equation as a NUL-terminated `i8` global.
+    equation as a NUL-terminated `i8` global. Bufferization's own
+    `memref.copy` ops become the runtime's copy kernel first, so that they
+    run on the device holding the buffers (upstream lowers a contiguous one
+    to a host `memcpy`).
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect",
-                           "mlir::func::FuncDialect"];
+                           "mlir::func::FuncDialect",
+                           "autochunk::kernel::KernelDialect"];
 }
 
 def TestChunkRewritePass
