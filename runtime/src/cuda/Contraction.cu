@@ -4,7 +4,12 @@
 // f32 compute, TF32 only on request; a linear layer's bias is the GEMM's
 // epilogue). Operands whose batch dimensions do not collapse
 // to one stride, or whose matrices are neither row- nor column-major, are
-// first packed contiguously with the strided copy kernel into scratch.
+// first packed contiguously with the strided copy kernel into scratch. A
+// contraction whose packing would take more than packScratchCap() bytes is
+// split along its batch, row or column dimensions (never the summed ones)
+// into independent parts that each fit, so scratch memory stays bounded
+// whatever the tensors' sizes, and each output element is still computed by
+// one GEMM with the full sum.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +17,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 using namespace autochunk::runtime::cuda;
@@ -85,6 +91,90 @@ ac_status packContiguous(const char *kernel, const ac_tensor *view,
   return copyStrided(kernel, view, packed);
 }
 
+// The most scratch memory (bytes) one contraction packs its operands and
+// stages its output into at once; larger ones are split (forEachBoundedPart).
+// 64 MiB keeps the scratch a few percent of an activation peak of a few GB
+// while every part still holds millions of elements: GEMMs of that size
+// run at full rate. AUTOCHUNK_CUDA_PACK_CAP (bytes) overrides it, so that a
+// check can make small models split too.
+size_t packScratchCap() {
+  static const size_t cap = [] {
+    const char *value = std::getenv("AUTOCHUNK_CUDA_PACK_CAP");
+    if (!value || !*value)
+      return size_t{64} << 20;
+    return static_cast<size_t>(std::max(1LL, std::atoll(value)));
+  }();
+  return cap;
+}
+
+// A dimension along which a contraction splits into independent parts: its
+// index in each of the (up to kMaxSplitViews) views that have it, else -1.
+constexpr int kMaxSplitViews = 4;
+struct SplitDim {
+  int dims[kMaxSplitViews];
+};
+
+// `view` restricted to [start, start + count) along `dim`.
+void narrow(ac_tensor *view, int dim, int64_t start, int64_t count) {
+  view->data = elementAt(view, start * view->strides[dim]);
+  view->sizes[dim] = count;
+}
+
+// Calls `body(views)` on parts of `views` (the operands of one contraction)
+// whose `scratchBytes(views)` is at most packScratchCap(), splitting along
+// `splits` in order: each split dimension is cut into equal pieces sized by
+// the part of the need that scales with it, and a piece still above the cap
+// is split along the later dimensions. A part that no split brings under the
+// cap (one matrix larger than it) runs as it is.
+template <typename Need, typename Body>
+ac_status forEachBoundedPart(const ac_tensor *views, int numViews,
+                             const SplitDim *splits, int numSplits,
+                             const Need &scratchBytes, const Body &body) {
+  ac_tensor parts[kMaxSplitViews];
+  std::copy(views, views + numViews, parts);
+  const size_t need = scratchBytes(parts);
+  if (need <= packScratchCap())
+    return body(parts);
+  for (int split = 0; split < numSplits; ++split) {
+    const SplitDim &dim = splits[split];
+    int64_t size = 0;
+    for (int view = 0; view < numViews; ++view)
+      if (dim.dims[view] >= 0)
+        size = parts[view].sizes[dim.dims[view]];
+    if (size <= 1)
+      continue;
+    // Pieces of equal size (fewer distinct GEMM shapes to tune), as few
+    // as the proportional estimate allows.
+    const double perIndex = static_cast<double>(need) / size;
+    int64_t step =
+        std::max<int64_t>(1, static_cast<int64_t>(packScratchCap() / perIndex));
+    if (step >= size)
+      continue;
+    const int64_t pieces = (size + step - 1) / step;
+    step = (size + pieces - 1) / pieces;
+    for (int64_t start = 0; start < size; start += step) {
+      ac_tensor piece[kMaxSplitViews];
+      std::copy(parts, parts + numViews, piece);
+      for (int view = 0; view < numViews; ++view)
+        if (dim.dims[view] >= 0)
+          narrow(&piece[view], dim.dims[view], start,
+                 std::min(step, size - start));
+      if (ac_status status =
+              forEachBoundedPart(piece, numViews, splits + split + 1,
+                                 numSplits - split - 1, scratchBytes, body))
+        return status;
+    }
+    return AC_OK;
+  }
+  return body(parts);
+}
+
+// The bytes of a contiguous copy of `view`.
+size_t packedBytes(const ac_tensor *view) {
+  return static_cast<size_t>(ac_tensor_num_elements(view)) *
+         ac_dtype_size(view->dtype);
+}
+
 ac_status tooLarge(const char *kernel, int64_t m, int64_t n, int64_t k) {
   return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                       "%s: a GEMM of %lld x %lld x %lld exceeds cuBLAS's "
@@ -95,11 +185,12 @@ ac_status tooLarge(const char *kernel, int64_t m, int64_t n, int64_t k) {
 
 } // namespace
 
-namespace autochunk::runtime::cuda {
+namespace {
 
-ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
-                      const ac_tensor *b, const ac_tensor *c, bool accumulate,
-                      const ac_tensor *bias) {
+// batchedGemm on one part: packs what cuBLAS cannot read as it is.
+ac_status batchedGemmPart(const char *kernel, int numBatch, const ac_tensor *a,
+                          const ac_tensor *b, const ac_tensor *c,
+                          bool accumulate, const ac_tensor *bias) {
   const int64_t m = c->sizes[numBatch], n = c->sizes[numBatch + 1];
   const int64_t k = a->sizes[numBatch + 1];
   const int64_t batchCount = productOfSizes(c->sizes, 0, numBatch);
@@ -207,6 +298,39 @@ ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
   if (staged)
     return copyStrided(kernel, &cStaged, c);
   return AC_OK;
+}
+
+} // namespace
+
+namespace autochunk::runtime::cuda {
+
+ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
+                      const ac_tensor *b, const ac_tensor *c, bool accumulate,
+                      const ac_tensor *bias) {
+  // Views: A [batch, M, K], B [batch, K, N], C [batch, M, N], bias [N].
+  const int numViews = bias ? 4 : 3;
+  ac_tensor views[4] = {*a, *b, *c, bias ? *bias : *c};
+  SplitDim splits[AC_MAX_RANK + 2];
+  int numSplits = 0;
+  for (int dim = 0; dim < numBatch; ++dim)
+    splits[numSplits++] = {{dim, dim, dim, -1}};
+  splits[numSplits++] = {{numBatch, -1, numBatch, -1}};        // M
+  splits[numSplits++] = {{-1, numBatch + 1, numBatch + 1, 0}}; // N
+  auto scratchBytes = [&](const ac_tensor *parts) {
+    GemmOperand unused;
+    size_t bytes = 0;
+    for (int view = 0; view < 3; ++view)
+      if (!asOperand(&parts[view], numBatch, &unused))
+        bytes += packedBytes(&parts[view]);
+    return bytes;
+  };
+  return forEachBoundedPart(views, numViews, splits, numSplits, scratchBytes,
+                            [&](const ac_tensor *parts) {
+                              return batchedGemmPart(
+                                  kernel, numBatch, &parts[0], &parts[1],
+                                  &parts[2], accumulate,
+                                  bias ? &parts[3] : nullptr);
+                            });
 }
 
 } // namespace autochunk::runtime::cuda
@@ -370,6 +494,9 @@ ac_status batchedMatrix(const ac_tensor *view, int nb, int rowsEnd,
   return AC_OK;
 }
 
+ac_status contractPart(const ac_tensor *aIn, const ac_tensor *bIn,
+                       const ac_tensor *cIn, int nb, int nm, int nk);
+
 ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
                        Subscript lhsSub, Subscript rhsSub,
                        const Subscript &outSub, ac_tensor *out) {
@@ -413,10 +540,39 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
   append(outOrder, outRank, batch, nb);
   append(outOrder, outRank, rows, nm);
   append(outOrder, outRank, cols, nn);
-  ac_tensor a = permutedView(&lhs, lhsSub, lhsOrder, lhsRank);
-  ac_tensor b = permutedView(&rhs, rhsSub, rhsOrder, rhsRank);
-  ac_tensor c = permutedView(out, outSub, outOrder, outRank);
+  const ac_tensor views[3] = {permutedView(&lhs, lhsSub, lhsOrder, lhsRank),
+                              permutedView(&rhs, rhsSub, rhsOrder, rhsRank),
+                              permutedView(out, outSub, outOrder, outRank)};
+  // Split along the batch labels, then the rows, then the columns.
+  SplitDim splits[3 * AC_MAX_RANK];
+  int numSplits = 0;
+  for (int dim = 0; dim < nb; ++dim)
+    splits[numSplits++] = {{dim, dim, dim, -1}};
+  for (int dim = 0; dim < nm; ++dim)
+    splits[numSplits++] = {{nb + dim, -1, nb + dim, -1}};
+  for (int dim = 0; dim < nn; ++dim)
+    splits[numSplits++] = {{-1, nb + nk + dim, nb + nm + dim, -1}};
+  auto scratchBytes = [&](const ac_tensor *parts) {
+    ac_tensor unused;
+    const int rowsEnd[3] = {nb + nm, nb + nk, nb + nm};
+    size_t bytes = 0;
+    for (int view = 0; view < 3; ++view)
+      if (!asBatchedMatrix(&parts[view], nb, rowsEnd[view], &unused))
+        bytes += packedBytes(&parts[view]);
+    return bytes;
+  };
+  return forEachBoundedPart(
+      views, 3, splits, numSplits, scratchBytes, [&](const ac_tensor *parts) {
+        return contractPart(&parts[0], &parts[1], &parts[2], nb, nm, nk);
+      });
+}
 
+// contractPair's GEMM on one part: `a` [batch, rows, summed], `b` [batch,
+// summed, cols] and `c` [batch, rows, cols] (nb, nm, nk labels in each
+// group), packing and staging what does not collapse to a batched matrix.
+ac_status contractPart(const ac_tensor *aIn, const ac_tensor *bIn,
+                       const ac_tensor *cIn, int nb, int nm, int nk) {
+  const ac_tensor &a = *aIn, &b = *bIn, &c = *cIn;
   ac_tensor aMatrix, bMatrix, cMatrix;
   if (ac_status status =
           batchedMatrix(&a, nb, nb + nm, Scratch::EinsumLhsPacked, &aMatrix))
@@ -633,12 +789,15 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
                         num_inputs);
   if (ac_status status = checkOutput(kEinsum, "output", out))
     return status;
+  // checkInput may point an operand at a device copy of host data.
+  const ac_tensor *operands[2] = {inputs[0],
+                                  num_inputs > 1 ? inputs[1] : nullptr};
   for (int i = 0; i < num_inputs; ++i) {
     if (ac_status status =
-            checkInput(kEinsum, i == 0 ? "input 0" : "input 1", inputs[i]))
+            checkInput(kEinsum, i == 0 ? "input 0" : "input 1", operands[i]))
       return status;
     if (ac_status status =
-            checkSameDtype(kEinsum, "an input", inputs[i], "output", out))
+            checkSameDtype(kEinsum, "an input", operands[i], "output", out))
       return status;
   }
   Subscript subscripts[2], outSub;
@@ -649,7 +808,7 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
   int64_t labelSize[kNumLabels];
   std::fill(labelSize, labelSize + kNumLabels, int64_t{-1});
   for (int i = 0; i < num_inputs; ++i) {
-    const ac_tensor *input = inputs[i];
+    const ac_tensor *input = operands[i];
     if (subscripts[i].rank != input->rank)
       return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                           "%s: \"%s\" gives input %d %d labels but it is %s",
@@ -691,7 +850,7 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
     return AC_OK;
 
   if (num_inputs == 2)
-    return contractPair(inputs[0], inputs[1], subscripts[0], subscripts[1],
+    return contractPair(operands[0], operands[1], subscripts[0], subscripts[1],
                         outSub, out);
 
   // One operand: the output's labels first, then the summed ones.
@@ -702,7 +861,7 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
   for (int dim = 0; dim < inSub.rank; ++dim)
     if (!outSub.has(inSub.labels[dim]))
       order[outSub.rank + numSummed++] = inSub.labels[dim];
-  ac_tensor view = permutedView(inputs[0], inSub, order, inSub.rank);
+  ac_tensor view = permutedView(operands[0], inSub, order, inSub.rank);
   if (numSummed == 0)
     return copyStrided(kEinsum, &view, out);
   return reduceTrailing(kEinsum, AC_REDUCE_SUM, &view, numSummed, out);

@@ -3,6 +3,9 @@
 #include "CudaSupport.h"
 
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <vector>
 
 namespace autochunk::runtime::cuda {
 
@@ -113,6 +116,109 @@ ac_status scratchBuffer(const char *kernel, Scratch role, size_t bytes,
     slot.capacity = capacity;
   }
   *data = slot.data;
+  return AC_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Host inputs (graph constants)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// A view's identity: data address, dtype, sizes and strides.
+using ViewKey = std::vector<int64_t>;
+
+ViewKey keyOf(const ac_tensor *tensor) {
+  ViewKey key = {static_cast<int64_t>(reinterpret_cast<intptr_t>(tensor->data)),
+                 static_cast<int64_t>(tensor->dtype), tensor->rank};
+  key.insert(key.end(), tensor->sizes, tensor->sizes + tensor->rank);
+  key.insert(key.end(), tensor->strides, tensor->strides + tensor->rank);
+  return key;
+}
+
+// Host byte ranges copied to the device, and the device views made of them.
+struct HostCopy {
+  const char *begin, *end; // host bytes [begin, end)
+  char *device;
+};
+std::mutex hostInputsMutex;
+std::vector<HostCopy> hostCopies;
+std::map<ViewKey, ac_tensor> stagedViews; // nodes are stable: pointers stay
+
+// Copies the host bytes `tensor` spans to the device (reusing a copy that
+// holds them) and returns the view of the copy in `*staged`.
+ac_status stageHostView(const char *kernel, const ac_tensor *tensor,
+                        cudaStream_t stream, ac_tensor *staged) {
+  int64_t lowest = 0, highest = 0; // element offsets the view reaches
+  for (int dim = 0; dim < tensor->rank; ++dim) {
+    const int64_t reach = (tensor->sizes[dim] - 1) * tensor->strides[dim];
+    (reach < 0 ? lowest : highest) += reach;
+  }
+  const int64_t elementBytes = ac_dtype_size(tensor->dtype);
+  const char *begin =
+      static_cast<const char *>(tensor->data) + lowest * elementBytes;
+  const char *end =
+      static_cast<const char *>(tensor->data) + (highest + 1) * elementBytes;
+  char *device = nullptr;
+  for (const HostCopy &copy : hostCopies)
+    if (copy.begin <= begin && end <= copy.end)
+      device = copy.device + (begin - copy.begin);
+  if (!device) {
+    const size_t bytes = static_cast<size_t>(end - begin);
+    if (ac_status status = checkCuda(kernel, "cudaMalloc (host input copy)",
+                                     cudaMalloc(&device, bytes)))
+      return status;
+    // Ordered before the kernels that read it, on their stream.
+    if (ac_status status =
+            checkCuda(kernel, "cudaMemcpyAsync (host input copy)",
+                      cudaMemcpyAsync(device, begin, bytes,
+                                      cudaMemcpyHostToDevice, stream)))
+      return status;
+    hostCopies.push_back({begin, end, device});
+  }
+  *staged = *tensor;
+  staged->data = device - lowest * elementBytes;
+  return AC_OK;
+}
+
+} // namespace
+
+ac_status checkInput(const char *kernel, const char *name,
+                     const ac_tensor *&tensor) {
+  if (ac_status status = autochunk::runtime::checkInput(kernel, name, tensor))
+    return status;
+  if (!tensor->data || ac_tensor_num_elements(tensor) == 0)
+    return AC_OK;
+  cudaStream_t stream;
+  if (ac_status status = currentStream(kernel, &stream))
+    return status;
+  std::lock_guard<std::mutex> lock(hostInputsMutex);
+  // During capture nothing may allocate or copy, and the pointer query is
+  // left out too: a host view there is one the eager run already staged.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &capture) != cudaSuccess ||
+      capture != cudaStreamCaptureStatusNone) {
+    auto found = stagedViews.find(keyOf(tensor));
+    if (found != stagedViews.end())
+      tensor = &found->second;
+    return AC_OK;
+  }
+  cudaPointerAttributes attributes;
+  if (ac_status status =
+          checkCuda(kernel, "cudaPointerGetAttributes",
+                    cudaPointerGetAttributes(&attributes, tensor->data)))
+    return status;
+  if (attributes.type != cudaMemoryTypeUnregistered)
+    return AC_OK; // device, managed, or host memory the device maps
+  ViewKey key = keyOf(tensor);
+  auto found = stagedViews.find(key);
+  if (found == stagedViews.end()) {
+    ac_tensor staged;
+    if (ac_status status = stageHostView(kernel, tensor, stream, &staged))
+      return status;
+    found = stagedViews.emplace(std::move(key), staged).first;
+  }
+  tensor = &found->second;
   return AC_OK;
 }
 

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace autochunk::runtime::cuda {
 
@@ -83,7 +84,6 @@ typename Element::Storage *typedData(const ac_tensor *tensor) {
 //===----------------------------------------------------------------------===//
 
 using autochunk::runtime::broadcastView;
-using autochunk::runtime::checkInput;
 using autochunk::runtime::checkOutput;
 using autochunk::runtime::checkSameDtype;
 using autochunk::runtime::checkSameShape;
@@ -110,6 +110,15 @@ inline char *elementAt(const ac_tensor *tensor, int64_t offset) {
   return static_cast<char *>(tensor->data) +
          offset * static_cast<int64_t>(ac_dtype_size(tensor->dtype));
 }
+
+// Checks an input as TensorChecks' checkInput does (the CPU's messages).
+// When its data is host memory the device cannot read (a compiled
+// graph.constant is a global of the executable), `tensor` is pointed at a
+// device copy of the bytes it spans: made once per distinct view in an eager
+// run, kept for the process's life (constants never change), and found again
+// by address during CUDA Graph capture. Defined in CudaSupport.cu.
+ac_status checkInput(const char *kernel, const char *name,
+                     const ac_tensor *&tensor);
 
 //===----------------------------------------------------------------------===//
 // Stream, errors and scratch memory
@@ -236,6 +245,81 @@ makeIndexer(int rank, const int64_t *sizes,
   }
   indexer.coalesce();
   return indexer;
+}
+
+//===----------------------------------------------------------------------===//
+// Block reductions (row kernels: softmax, layer norm, reductions)
+//===----------------------------------------------------------------------===//
+
+struct SumCombine {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+
+// NaN propagates, as in numpy and PyTorch.
+struct MaxCombine {
+  __device__ float operator()(float a, float b) const {
+    if (isnan(a))
+      return a;
+    if (isnan(b))
+      return b;
+    return a > b ? a : b;
+  }
+};
+
+// The CPU softmax's maximum: NaN is skipped.
+struct FMaxCombine {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// Combines `value` over the block (blockDim.x a multiple of 32, at most
+// 1024); every thread gets the result.
+template <typename T, typename Combine>
+__device__ T blockReduce(T value, T identity, Combine combine) {
+  __shared__ T partial[32];
+  for (int offset = 16; offset > 0; offset >>= 1)
+    value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads(); // the previous call's readers are done with `partial`
+  if (lane == 0)
+    partial[warp] = value;
+  __syncthreads();
+  if (warp == 0) {
+    const int numWarps = blockDim.x >> 5;
+    value = lane < numWarps ? partial[lane] : identity;
+    for (int offset = 16; offset > 0; offset >>= 1)
+      value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
+    if (lane == 0)
+      partial[0] = value;
+  }
+  __syncthreads();
+  return partial[0];
+}
+
+// The register-row kernels' limits: a row of up to kMaxRegisterRow elements
+// is held by at most 1024 threads of kMaxRowItems items each.
+constexpr int kMaxRowItems = 32;
+constexpr int64_t kMaxRegisterRow = 1024 * kMaxRowItems;
+
+// Calls `launch(std::integral_constant<int, Items>{}, threads)` with the
+// fewest items per thread (4 at least, for loads in flight) that cover a row
+// of `length` (at most kMaxRegisterRow) with at most 1024 threads, and the
+// thread count (a multiple of 32) that does.
+template <typename Launch>
+void launchRegisterRow(int64_t length, const Launch &launch) {
+  auto withItems = [&](auto items) {
+    constexpr int kItems = decltype(items)::value;
+    int64_t threads = (length + kItems - 1) / kItems;
+    threads = std::max<int64_t>(32, (threads + 31) / 32 * 32);
+    launch(items, static_cast<unsigned>(threads));
+  };
+  if (length <= 1024 * 4)
+    withItems(std::integral_constant<int, 4>{});
+  else if (length <= 1024 * 8)
+    withItems(std::integral_constant<int, 8>{});
+  else if (length <= 1024 * 16)
+    withItems(std::integral_constant<int, 16>{});
+  else
+    withItems(std::integral_constant<int, kMaxRowItems>{});
 }
 
 // Blocks of kElementwiseThreads threads for a grid-stride loop over `count`.

@@ -11,7 +11,7 @@ using namespace autochunk::runtime::cuda;
 
 namespace {
 
-ac_status checkMove(const char *kernel, const ac_tensor *in,
+ac_status checkMove(const char *kernel, const ac_tensor *&in,
                     const ac_tensor *out) {
   if (ac_status status = checkInput(kernel, "input", in))
     return status;
@@ -166,12 +166,17 @@ ac_status ac_concat(const ac_tensor *const *inputs, int num_inputs,
                         static_cast<long long>(out->sizes[axis]));
   int64_t position = 0;
   for (int i = 0; i < num_inputs; ++i) {
+    // The device view of an input in host memory (found again, not copied
+    // again: see checkInput).
+    const ac_tensor *in = inputs[i];
+    if (ac_status status = checkInput(kernel, "an input", in))
+      return status;
     ac_tensor part = *out;
-    part.sizes[axis] = inputs[i]->sizes[axis];
+    part.sizes[axis] = in->sizes[axis];
     part.data = static_cast<char *>(out->data) +
                 position * out->strides[axis] *
                     static_cast<int64_t>(ac_dtype_size(out->dtype));
-    if (ac_status status = copyStrided(kernel, inputs[i], &part))
+    if (ac_status status = copyStrided(kernel, in, &part))
       return status;
     position += part.sizes[axis];
   }

@@ -161,7 +161,7 @@ template <typename Element> struct CausalMaskOp {
   }
 };
 
-ac_status checkUnaryArguments(const char *kernel, const ac_tensor *in,
+ac_status checkUnaryArguments(const char *kernel, const ac_tensor *&in,
                               const ac_tensor *out) {
   if (ac_status status = checkInput(kernel, "input", in))
     return status;

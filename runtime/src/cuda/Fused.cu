@@ -3,9 +3,15 @@
 // The CUDA kernels behind the lowering's fusions (kernels.h, "Fused
 // kernels"), with the CPU kernels' formulas and their roundings to the dtype
 // between steps (results are close to the CPU's, not bitwise: the row sums
-// combine in another order). The attention softmax reads each row twice and
-// writes it once: one pass computes the maximum and the sum of exponentials
-// together (online softmax), the second writes; no full-size temporary.
+// combine in another order). The attention softmax keeps a row of up to
+// kMaxRegisterRow elements in registers: it reads x (and the bias) once and
+// writes once, with the plain softmax's fixed-order maximum and f64 sum.
+// Longer rows read twice and write once: one pass computes the maximum and
+// the sum of exponentials together (online softmax), the second writes; no
+// full-size temporary. Linear + activation is the linear kernel (its bias
+// the GEMM's epilogue) and one in-place activation pass: cuBLASLt's GELU
+// epilogue is not documented to compute our tanh GELU (nor erf GELU), so
+// it is not used.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,7 +91,88 @@ struct SoftmaxChain {
   int64_t rowOffset, colOffset, diagonal;
 };
 
-/// One block per row (grid-stride over rows). The pre-softmax value of key
+/// The visible keys [0, visible) of a row: all of them, or those a causal
+/// mask keeps (key j + colOffset <= query i + rowOffset + diagonal).
+__device__ int64_t visibleKeys(const SoftmaxChain &chain, int64_t row) {
+  if (!chain.causal)
+    return chain.length;
+  const int64_t last =
+      row % chain.queries + chain.rowOffset + chain.diagonal - chain.colOffset;
+  return last + 1 < 0 ? 0 : (last + 1 > chain.length ? chain.length : last + 1);
+}
+
+/// The pre-softmax value of key j: x scaled (through f64, as on the CPU)
+/// and rounded to the dtype, -inf when masked, plus the bias rounded.
+template <typename Element>
+__device__ float attentionLogit(const SoftmaxChain &chain,
+                                const typename Element::Storage *src,
+                                const typename Element::Storage *biasRow,
+                                int64_t visible, int64_t j) {
+  float value = -INFINITY;
+  if (j < visible)
+    value = roundToDtype<Element>(static_cast<float>(
+        static_cast<double>(Element::load(src + j * chain.inStride)) *
+        chain.factor));
+  if (biasRow)
+    value = roundToDtype<Element>(
+        value + Element::load(biasRow + j * chain.biasStride));
+  return value;
+}
+
+/// One block per row (grid-stride over rows), each thread holding up to
+/// ItemsPerThread logits of its row (key j = thread + item * blockDim) in
+/// registers: x and the bias are read once and the output written once. A
+/// fully masked row has maximum -inf and becomes NaN, as on the CPU.
+template <typename Element, int ItemsPerThread>
+__global__ void __launch_bounds__(1024)
+    scaleMaskSoftmaxRegisterKernel(StridedIndexer<3> rowsIndexer,
+                                   SoftmaxChain chain,
+                                   typename Element::Storage *out,
+                                   const typename Element::Storage *in,
+                                   const typename Element::Storage *bias) {
+  using Storage = typename Element::Storage;
+  for (int64_t row = blockIdx.x; row < chain.rows; row += gridDim.x) {
+    int64_t offsets[3];
+    rowsIndexer.offsets(row, offsets);
+    Storage *dst = out + offsets[0];
+    const Storage *src = in + offsets[1];
+    const Storage *biasRow = bias ? bias + offsets[2] : nullptr;
+    const int64_t visible = visibleKeys(chain, row);
+    const int length = static_cast<int>(chain.length);
+    float values[ItemsPerThread];
+    float maximum = -INFINITY;
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      const int j = threadIdx.x + item * blockDim.x;
+      values[item] =
+          j < length ? attentionLogit<Element>(chain, src, biasRow, visible, j)
+                     : -INFINITY;
+      maximum = fmaxf(maximum, values[item]);
+    }
+    maximum = blockReduce(maximum, -INFINITY, FMaxCombine());
+    double sum = 0.0;
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      const int j = threadIdx.x + item * blockDim.x;
+      values[item] = j < length ? expf(values[item] - maximum) : 0.0f;
+      sum += values[item];
+    }
+    sum = blockReduce(sum, 0.0, SumCombine());
+    const double inverse = 1.0 / sum;
+    // Every thread has read its keys before any writes them (the block
+    // reductions synchronize), so `out` may be `in`.
+#pragma unroll
+    for (int item = 0; item < ItemsPerThread; ++item) {
+      const int j = threadIdx.x + item * blockDim.x;
+      if (j < length)
+        Element::store(dst + j * chain.outStride,
+                       static_cast<float>(values[item] * inverse));
+    }
+  }
+}
+
+/// Rows longer than kMaxRegisterRow: one block per row (grid-stride over
+/// rows). The pre-softmax value of key
 /// j is recomputed in the writing pass instead of being kept: reading x
 /// again costs less than a full-size temporary.
 template <typename Element>
@@ -101,22 +188,9 @@ __global__ void scaleMaskSoftmaxKernel(StridedIndexer<3> rowsIndexer,
     Storage *dst = out + offsets[0];
     const Storage *src = in + offsets[1];
     const Storage *biasRow = bias ? bias + offsets[2] : nullptr;
-    int64_t visible = chain.length;
-    if (chain.causal) {
-      int64_t last = row % chain.queries + chain.rowOffset + chain.diagonal -
-                     chain.colOffset;
-      visible = last + 1 < 0 ? 0 : (last + 1 > visible ? visible : last + 1);
-    }
+    const int64_t visible = visibleKeys(chain, row);
     auto logit = [&](int64_t j) {
-      float value = -INFINITY;
-      if (j < visible)
-        value = roundToDtype<Element>(static_cast<float>(
-            static_cast<double>(Element::load(src + j * chain.inStride)) *
-            chain.factor));
-      if (biasRow)
-        value = roundToDtype<Element>(
-            value + Element::load(biasRow + j * chain.biasStride));
-      return value;
+      return attentionLogit<Element>(chain, src, biasRow, visible, j);
     };
     OnlineSum local{-INFINITY, 0.0f};
     for (int64_t j = threadIdx.x; j < chain.length; j += blockDim.x) {
@@ -132,35 +206,6 @@ __global__ void scaleMaskSoftmaxKernel(StridedIndexer<3> rowsIndexer,
                      expf(logit(j) - total.maximum) / total.sum);
   }
 }
-
-// The CPU kernels' activation formulas (Elementwise.cpp).
-__device__ float activate(ac_unary_kind kind, float x) {
-  switch (kind) {
-  case AC_UNARY_RELU:
-    return x < 0.0f ? 0.0f : x; // NaN propagates
-  case AC_UNARY_SILU:
-    return x / (1.0f + expf(-x));
-  case AC_UNARY_GELU:
-    return 0.5f * x * erfcf(-x * 0.70710678118654752f);
-  default: { // AC_UNARY_GELU_TANH
-    float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-    return x / (1.0f + expf(-2.0f * u));
-  }
-  }
-}
-
-/// out = activation(out + bias), in place on the GEMM's product.
-template <typename Element> struct BiasActivationOp {
-  typename Element::Storage *out;
-  const typename Element::Storage *bias; // broadcast view of [features]
-  ac_unary_kind activation;
-  __device__ void operator()(int64_t, const int64_t *offsets) const {
-    float value = Element::load(out + offsets[0]);
-    if (bias)
-      value = roundToDtype<Element>(value + Element::load(bias + offsets[1]));
-    Element::store(out + offsets[0], activate(activation, value));
-  }
-};
 
 /// out = sigmoid(gate), rounded to the dtype, times value.
 template <typename Element> struct SigmoidGateOp {
@@ -199,6 +244,7 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
                                 ac_tensor *out, double factor, int causal,
                                 int64_t row_offset, int64_t col_offset,
                                 int64_t diagonal) {
+  KernelTimer timer("ac_scale_mask_softmax", out);
   const char *kernel = "ac_scale_mask_softmax";
   if (ac_status status = checkInput(kernel, "input", in))
     return status;
@@ -251,10 +297,20 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
       static_cast<unsigned>(std::min<int64_t>(chain.rows, 1 << 20));
   dispatchDtype(in->dtype, [&](auto element) {
     using Element = decltype(element);
-    scaleMaskSoftmaxKernel<Element>
-        <<<blocks, rowThreads(chain.length), 0, stream>>>(
-            rowsIndexer, chain, typedData<Element>(out), typedData<Element>(in),
-            bias ? typedData<Element>(&biasView) : nullptr);
+    auto *outData = typedData<Element>(out);
+    const auto *inData = typedData<Element>(in);
+    const auto *biasData = bias ? typedData<Element>(&biasView) : nullptr;
+    if (chain.length > kMaxRegisterRow) {
+      scaleMaskSoftmaxKernel<Element>
+          <<<blocks, rowThreads(chain.length), 0, stream>>>(
+              rowsIndexer, chain, outData, inData, biasData);
+      return;
+    }
+    launchRegisterRow(chain.length, [&](auto items, unsigned threads) {
+      scaleMaskSoftmaxRegisterKernel<Element, decltype(items)::value>
+          <<<blocks, threads, 0, stream>>>(rowsIndexer, chain, outData, inData,
+                                           biasData);
+    });
   });
   return checkLaunch(kernel);
 }
@@ -262,6 +318,7 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
 ac_status ac_linear_activation(const ac_tensor *input, const ac_tensor *weight,
                                const ac_tensor *bias, ac_tensor *out,
                                ac_unary_kind activation) {
+  KernelTimer timer("ac_linear_activation", out);
   const char *kernel = "ac_linear_activation";
   if (activation != AC_UNARY_RELU && activation != AC_UNARY_GELU &&
       activation != AC_UNARY_GELU_TANH && activation != AC_UNARY_SILU)
@@ -285,31 +342,19 @@ ac_status ac_linear_activation(const ac_tensor *input, const ac_tensor *weight,
                           "%s: bias %s must be [out_features] of weight %s",
                           kernel, describe(bias).text, describe(weight).text);
   }
-  // The GEMM without its bias (cuBLAS), then one pass adding the bias and
-  // applying the activation in place.
-  if (ac_status status = ac_linear(input, weight, nullptr, out))
+  // The linear kernel (its bias the GEMM's epilogue where cuBLASLt takes
+  // it, so the sum is rounded once), then the activation in place: the
+  // CPU kernel's two steps.
+  if (ac_status status = ac_linear(input, weight, bias, out))
     return renameError(status, kernel);
-  ac_tensor biasView;
-  if (bias && !broadcastView(bias, out->rank, out->sizes, &biasView))
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: bias %s does not broadcast to output %s", kernel,
-                        describe(bias).text, describe(out).text);
-  const ac_tensor *operands[2] = {out, bias ? &biasView : out};
-  StridedIndexer<2> indexer = makeIndexer(out->rank, out->sizes, operands);
-  ac_status result = AC_OK;
-  dispatchDtype(out->dtype, [&](auto element) {
-    using Element = decltype(element);
-    result = launchStrided(kernel, indexer,
-                           BiasActivationOp<Element>{
-                               typedData<Element>(out),
-                               bias ? typedData<Element>(&biasView) : nullptr,
-                               activation});
-  });
-  return result;
+  if (ac_status status = ac_unary(activation, out, out))
+    return renameError(status, kernel);
+  return AC_OK;
 }
 
 ac_status ac_sigmoid_gate(const ac_tensor *gate, const ac_tensor *value,
                           ac_tensor *out) {
+  KernelTimer timer("ac_sigmoid_gate", out);
   const char *kernel = "ac_sigmoid_gate";
   if (ac_status status = checkInput(kernel, "gate", gate))
     return status;

@@ -16,50 +16,6 @@ using namespace autochunk::runtime::cuda;
 
 namespace {
 
-struct SumCombine {
-  __device__ double operator()(double a, double b) const { return a + b; }
-};
-
-// NaN propagates, as in numpy and PyTorch.
-struct MaxCombine {
-  __device__ float operator()(float a, float b) const {
-    if (isnan(a))
-      return a;
-    if (isnan(b))
-      return b;
-    return a > b ? a : b;
-  }
-};
-
-// The CPU softmax's maximum: NaN is skipped.
-struct FMaxCombine {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-
-// Combines `value` over the block (blockDim.x a multiple of 32, at most
-// 1024); every thread gets the result.
-template <typename T, typename Combine>
-__device__ T blockReduce(T value, T identity, Combine combine) {
-  __shared__ T partial[32];
-  for (int offset = 16; offset > 0; offset >>= 1)
-    value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads(); // the previous call's readers are done with `partial`
-  if (lane == 0)
-    partial[warp] = value;
-  __syncthreads();
-  if (warp == 0) {
-    const int numWarps = blockDim.x >> 5;
-    value = lane < numWarps ? partial[lane] : identity;
-    for (int offset = 16; offset > 0; offset >>= 1)
-      value = combine(value, __shfl_down_sync(0xffffffffu, value, offset));
-    if (lane == 0)
-      partial[0] = value;
-  }
-  __syncthreads();
-  return partial[0];
-}
-
 // A power of two in [32, 256] that covers `length` if it can.
 int rowThreads(int64_t length) {
   int threads = 32;
@@ -175,9 +131,6 @@ __global__ void __launch_bounds__(1024)
     }
   }
 }
-
-// The longest row softmaxRegisterKernel takes: 1024 threads of 32 items.
-constexpr int64_t kMaxRegisterRow = 1024 * 32;
 
 template <typename Element>
 __global__ void layerNormKernel(StridedIndexer<2> rowsIndexer,
@@ -320,26 +273,14 @@ ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
               typedData<Element>(out), typedData<Element>(in));
       return;
     }
-    // The fewest items per thread (4 at least, for loads in flight) that
-    // cover the row with at most 1024 threads.
-    auto launch = [&](auto items) {
+    launchRegisterRow(length, [&](auto items, unsigned threads) {
       constexpr int kItems = decltype(items)::value;
-      int64_t threads = (length + kItems - 1) / kItems;
-      threads = std::max<int64_t>(32, (threads + 31) / 32 * 32);
       softmaxRegisterKernel<Element, kItems>
-          <<<rowBlocks(rows), static_cast<unsigned>(threads), 0, stream>>>(
+          <<<rowBlocks(rows), threads, 0, stream>>>(
               rowsIndexer, rows, static_cast<int>(length), in->strides[axis],
               out->strides[axis], typedData<Element>(out),
               typedData<Element>(in));
-    };
-    if (length <= 1024 * 4)
-      launch(std::integral_constant<int, 4>{});
-    else if (length <= 1024 * 8)
-      launch(std::integral_constant<int, 8>{});
-    else if (length <= 1024 * 16)
-      launch(std::integral_constant<int, 16>{});
-    else
-      launch(std::integral_constant<int, 32>{});
+    });
   });
   return checkLaunch(kernel);
 }
@@ -362,14 +303,15 @@ ac_status ac_layer_norm(const ac_tensor *in, const ac_tensor *weight,
   if (!(eps >= 0.0))
     return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
                         "%s: epsilon %g must be non-negative", kernel, eps);
-  const ac_tensor *affine[2] = {weight, bias};
+  // checkInput may point a parameter at a device copy of host data.
+  const ac_tensor **affine[2] = {&weight, &bias};
   const char *names[2] = {"weight", "bias"};
   for (int which = 0; which < 2; ++which) {
-    const ac_tensor *parameter = affine[which];
-    if (!parameter)
+    if (!*affine[which])
       continue;
-    if (ac_status status = checkInput(kernel, names[which], parameter))
+    if (ac_status status = checkInput(kernel, names[which], *affine[which]))
       return status;
+    const ac_tensor *parameter = *affine[which];
     if (ac_status status =
             checkSameDtype(kernel, "input", in, names[which], parameter))
       return status;
