@@ -336,6 +336,11 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
                                        const CompileOptions &options,
                                        ModelInterface &interface) {
   constexpr int kAttempts = 4;
+  // Diagnostics point at the model function (the module may have no
+  // location of its own).
+  Location loc = module.getLoc();
+  if (auto func = module.lookupSymbol<func::FuncOp>(interface.functionName))
+    loc = func.getLoc();
   OwningOpRef<ModuleOp> unchunked = module.clone();
   int64_t asked = interface.budgetBytes;
   int64_t lastPlanned = 0;
@@ -345,7 +350,7 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
       return failure();
     if (failed(chunk.run(module))) {
       if (attempt > 1)
-        emitError(module.getLoc())
+        emitError(loc)
             << "the budget is " << interface.budgetBytes
             << " bytes; the best plan for it needs a " << lastPlanned
             << "-byte arena once the planner packs its buffers, and asking "
@@ -361,16 +366,22 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
       return success();
     lastPlanned = *planned;
     if (attempt == kAttempts)
-      return emitError(module.getLoc())
-             << "the chunked graph needs " << *planned
-             << " activation bytes, over the budget of "
-             << interface.budgetBytes << " bytes, after " << kAttempts
-             << " attempts";
+      return emitError(loc) << "the chunked graph needs " << *planned
+                            << " activation bytes, over the budget of "
+                            << interface.budgetBytes << " bytes, after "
+                            << kAttempts << " attempts";
     // Ask for less, by the factor the last plan missed by, and start over
     // from the unchunked graph.
     asked = static_cast<int64_t>(static_cast<double>(asked) *
                                  interface.budgetBytes / *planned) -
             64;
+    if (asked < 1)
+      return emitError(loc)
+             << "the chunked graph needs " << *planned
+             << " activation bytes, over the budget of "
+             << interface.budgetBytes
+             << " bytes, and the budget is too small to ask the search for "
+                "less";
     OwningOpRef<ModuleOp> fresh = unchunked->clone();
     module.getBodyRegion().takeBody(fresh->getBodyRegion());
   }
