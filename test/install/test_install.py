@@ -12,14 +12,19 @@ The checks: the installed layout, the consumer's arena sizes (a hand-computed
 one, and chunking under a budget shrinking the arena), agreement with the
 installed chunk-opt and with the installed plugin in the stock mlir-opt,
 a bad budget failing cleanly, and no path into the build or source tree
-leaking into what a consumer uses.
+leaking into what a consumer uses. Last, the prefix is moved elsewhere and
+its chunk-compile builds and runs a small model with the runtime of the
+moved prefix (its link command names neither the build tree, the source
+tree nor the old prefix), giving the same bits as the build tree's.
 """
 import argparse
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--cmake", required=True)
@@ -221,5 +226,50 @@ if args.mlir_opt:
     check(status == 0 and arena_of(out) == chunked[0],
           f"installed plugin in {os.path.basename(args.mlir_opt)} plans the "
           f"same arena ({arena_of(out)} {err})")
+
+# --- A moved prefix compiles and runs models with its own runtime --------------
+# Outside the build and source trees (the scratch folder lies in the build
+# tree), so that any path into them in the link command is a leak.
+moved_root = tempfile.mkdtemp(prefix="autochunk-moved-")
+atexit.register(shutil.rmtree, moved_root, True)
+MOVED = os.path.join(moved_root, "autochunk")
+shutil.move(PREFIX, MOVED)
+model = os.path.join(moved_root, "gpt.mlir")
+run_or_die([os.path.join(MOVED, "bin/chunk-models"), "gpt", "--seq", "24",
+            "--hidden", "16", "--heads", "2", "--layers", "1", "--causal",
+            "-o", model], "the moved chunk-models writes a small GPT")
+moved_exe = os.path.join(moved_root, "gpt-moved")
+environment = dict(os.environ, AUTOCHUNK_PRINT_LINK_COMMAND="1")
+result = subprocess.run([os.path.join(MOVED, "bin/chunk-compile"), model,
+                         "--emit=exe", "--memory-budget=0.5x", "-o",
+                         moved_exe], capture_output=True, text=True,
+                        env=environment, timeout=600)
+check(result.returncode == 0 and os.path.isfile(moved_exe),
+      f"the moved chunk-compile builds an executable ({result.stderr[-2000:]})")
+link = "".join(line for line in result.stderr.splitlines()
+               if "link command:" in line)
+check(os.path.join(MOVED, "lib", "libautochunk_runtime.a") in link and
+      "-I" + os.path.join(MOVED, "include") in link,
+      f"it links with the moved prefix's runtime and headers ({link})")
+check(build_tree + os.sep not in link and SOURCE_DIR + os.sep not in link and
+      PREFIX + os.sep not in link,
+      "its link command names neither the build tree, the source tree nor "
+      "the old prefix")
+
+# The same model from the build tree's chunk-compile: the same bits.
+tree_exe = os.path.join(moved_root, "gpt-tree")
+run_or_die([os.path.join(args.build_dir, "bin/chunk-compile"), model,
+            "--emit=exe", "--memory-budget=0.5x", "-o", tree_exe],
+           "the build tree's chunk-compile builds the same model")
+outputs = {}
+for name, exe in [("moved", moved_exe), ("tree", tree_exe)]:
+    folder = os.path.join(moved_root, f"out-{name}")
+    run_or_die([exe, "--seed", "5", "--threads", "1", "--outputs", folder],
+               f"the {name} executable runs")
+    outputs[name] = {entry: open(os.path.join(folder, entry), "rb").read()
+                     for entry in sorted(os.listdir(folder))}
+check(outputs["moved"] and outputs["moved"] == outputs["tree"],
+      f"the moved prefix's executable writes the build tree's bits "
+      f"({sorted(outputs['moved'])})")
 
 finish()

@@ -33,6 +33,8 @@ using namespace autochunk;
 
 #include "RuntimeLinkConfig.h"
 
+#include <cstdlib>
+
 //===----------------------------------------------------------------------===//
 // The generated C wrapper
 //===----------------------------------------------------------------------===//
@@ -282,6 +284,40 @@ static LogicalResult emitObject(llvm::Module &llvmModule,
 }
 
 /// Runs the system C compiler as the linker driver.
+/// The installation prefix this chunk-compile runs from, when it runs from
+/// one: <prefix>/bin/chunk-compile beside <prefix>/lib holding the runtime
+/// and <prefix>/include holding its headers (what `cmake --install` lays
+/// out). Empty when it runs from the build tree, which has no such layout.
+/// Found from the running executable, so a prefix that was moved or copied
+/// elsewhere links with its own runtime.
+static std::string installedPrefix() {
+  static int anchor;
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  if (executable.empty())
+    return "";
+  SmallString<256> prefix(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+  SmallString<256> header(prefix), library(prefix);
+  llvm::sys::path::append(header, "include", "autochunk", "runtime",
+                          "kernels.h");
+  llvm::sys::path::append(library, "lib",
+                          llvm::sys::path::filename(AUTOCHUNK_RUNTIME_LIBRARY));
+  if (!llvm::sys::fs::exists(header) || !llvm::sys::fs::exists(library))
+    return "";
+  return prefix.str().str();
+}
+
+/// `path`, a library file of the build tree, as installed under `prefix`
+/// (same file name in <prefix>/lib) when it is there; else `path` itself
+/// (system libraries, flags, or no prefix).
+static std::string relocatedLibrary(StringRef path, StringRef prefix) {
+  if (prefix.empty() || !llvm::sys::path::is_absolute(path))
+    return path.str();
+  SmallString<256> installed(prefix);
+  llvm::sys::path::append(installed, "lib", llvm::sys::path::filename(path));
+  return llvm::sys::fs::exists(installed) ? installed.str().str() : path.str();
+}
+
 static LogicalResult runCompilerDriver(ArrayRef<std::string> arguments,
                                        std::string &error) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
@@ -292,6 +328,13 @@ static LogicalResult runCompilerDriver(ArrayRef<std::string> arguments,
   SmallVector<StringRef> args{*cc};
   for (const std::string &argument : arguments)
     args.push_back(argument);
+  // For tests and bug reports: which runtime a model links with.
+  if (std::getenv("AUTOCHUNK_PRINT_LINK_COMMAND")) {
+    llvm::errs() << "chunk-compile: link command:";
+    for (StringRef argument : args)
+      llvm::errs() << " " << argument;
+    llvm::errs() << "\n";
+  }
   std::string message;
   int status =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
@@ -354,9 +397,19 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     if (failed(writeFileAtomically(
             wrapperPath, generateModelWrapper(interface, library), error)))
       return failure();
-    std::vector<std::string> args{
-        "-O2", "-fPIC", "-I" AUTOCHUNK_RUNTIME_INCLUDE_DIR,
-        wrapperPath.str().str(), objectPath.str().str()};
+    // An installed chunk-compile links with the runtime of its own prefix,
+    // wherever that prefix now is; one in the build tree with the runtime
+    // built beside it.
+    std::string prefix = installedPrefix();
+    std::string includeDir = AUTOCHUNK_RUNTIME_INCLUDE_DIR;
+    if (!prefix.empty()) {
+      SmallString<256> installedInclude(prefix);
+      llvm::sys::path::append(installedInclude, "include");
+      includeDir = installedInclude.str().str();
+    }
+    std::vector<std::string> args{"-O2", "-fPIC", "-I" + includeDir,
+                                  wrapperPath.str().str(),
+                                  objectPath.str().str()};
     bool cuda = interface.device == "cuda";
 #if AUTOCHUNK_HAVE_CUDA
     const char *modelMain =
@@ -377,11 +430,11 @@ LogicalResult autochunk::emitArtifact(ModuleOp module,
     if (library)
       args.push_back("-shared");
     else
-      args.push_back(modelMain);
-    args.push_back(runtime);
+      args.push_back(relocatedLibrary(modelMain, prefix));
+    args.push_back(relocatedLibrary(runtime, prefix));
     for (StringRef flag : llvm::split(linkFlags, '|'))
       if (!flag.empty())
-        args.push_back(flag.str());
+        args.push_back(relocatedLibrary(flag, prefix));
     args.push_back("-o");
     args.push_back(artifact.str().str());
     if (failed(runCompilerDriver(args, error)))
