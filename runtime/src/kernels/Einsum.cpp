@@ -137,17 +137,27 @@ void transposeBlocks(const T *source, int64_t sourceBatchStride,
                      int64_t sourceRestStride, T *target,
                      int64_t targetBatchStride, int64_t targetRestStride,
                      int64_t batches, int64_t rest) {
-  constexpr int64_t kBlock = 32;
+  // The inner loop runs along the target's contiguous side: strided writes
+  // 2^k elements apart would all land in one cache set.
+  constexpr int64_t kBlock = 64;
+  bool restInner = targetRestStride == 1;
   int64_t batchBlocks = (batches + kBlock - 1) / kBlock;
   parallelFor(batchBlocks, kBlock * rest, [&](int64_t begin, int64_t end) {
     for (int64_t block = begin; block < end; ++block) {
       int64_t b0 = block * kBlock, b1 = std::min(batches, b0 + kBlock);
       for (int64_t r0 = 0; r0 < rest; r0 += kBlock) {
         int64_t r1 = std::min(rest, r0 + kBlock);
-        for (int64_t r = r0; r < r1; ++r)
+        if (restInner) {
           for (int64_t b = b0; b < b1; ++b)
-            target[b * targetBatchStride + r * targetRestStride] =
-                source[b * sourceBatchStride + r * sourceRestStride];
+            for (int64_t r = r0; r < r1; ++r)
+              target[b * targetBatchStride + r] =
+                  source[b * sourceBatchStride + r * sourceRestStride];
+        } else {
+          for (int64_t r = r0; r < r1; ++r)
+            for (int64_t b = b0; b < b1; ++b)
+              target[b * targetBatchStride + r * targetRestStride] =
+                  source[b * sourceBatchStride + r * sourceRestStride];
+        }
       }
     }
   });
@@ -181,8 +191,10 @@ void copyBatchMajor(const ac_tensor *source, int numBatch,
                     targetBatch, targetRest, batches, rest);
 }
 
-// Makes `*view` (batch dims first) a contiguous batch-major copy of itself in
-// `buffer`.
+// Makes `*view` (batch dims first) a batch-major copy of itself in
+// `buffer`: the batch dims outermost, the others in the order they have in
+// memory (so that the copy is one blocked transpose), and `*view` a view of
+// the copy with its dims in their original order.
 ac_status packBatchMajor(ac_tensor *view, int numBatch, ScratchBuffer &buffer) {
   size_t bytes = static_cast<size_t>(ac_tensor_num_elements(view)) *
                  ac_dtype_size(view->dtype);
@@ -190,11 +202,27 @@ ac_status packBatchMajor(ac_tensor *view, int numBatch, ScratchBuffer &buffer) {
     return ac_set_error(AC_ERROR_OUT_OF_MEMORY,
                         "%s: cannot allocate %zu bytes of scratch memory",
                         kKernel, bytes);
+  int order[AC_MAX_RANK];
+  for (int dim = 0; dim < view->rank; ++dim)
+    order[dim] = dim;
+  std::stable_sort(order + numBatch, order + view->rank, [&](int a, int b) {
+    return view->strides[a] > view->strides[b];
+  });
+  ac_tensor source = *view;
+  for (int dim = 0; dim < view->rank; ++dim) {
+    source.sizes[dim] = view->sizes[order[dim]];
+    source.strides[dim] = view->strides[order[dim]];
+  }
   ac_tensor packed;
   ac_tensor_init_contiguous(&packed, buffer.data, view->dtype, view->rank,
-                            view->sizes);
-  copyBatchMajor(view, numBatch, &packed);
-  *view = packed;
+                            source.sizes);
+  copyBatchMajor(&source, numBatch, &packed);
+  ac_tensor result = packed;
+  for (int dim = 0; dim < view->rank; ++dim) {
+    result.sizes[order[dim]] = packed.sizes[dim];
+    result.strides[order[dim]] = packed.strides[dim];
+  }
+  *view = result;
   return AC_OK;
 }
 
