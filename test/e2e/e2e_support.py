@@ -80,7 +80,7 @@ def float_to_bf16_bits(values):
 
 
 def bf16_bits_to_float(bits):
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16) \
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)) \
         .view(np.float32).astype(np.float64)
 
 

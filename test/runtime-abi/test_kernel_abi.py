@@ -61,7 +61,7 @@ def encode(values, dtype):
 
 def decode(array, dtype):
     if dtype == BF16:
-        return (np.asarray(array, np.uint16).astype(np.uint32) << 16).view(
+        return (np.asarray(array, np.uint16).astype(np.uint32) << np.uint32(16)).view(
             np.float32).astype(np.float64)
     return np.asarray(array, dtype=np.float64)
 

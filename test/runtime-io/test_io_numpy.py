@@ -351,7 +351,7 @@ def bf16_round_nearest_even(values):
     bits = values.view(np.uint32)
     low = (bits >> 16).astype(np.uint32)
     high = low + 1
-    as_float = lambda b: (b.astype(np.uint32) << 16).view(np.float32)
+    as_float = lambda b: (b.astype(np.uint32) << np.uint32(16)).view(np.float32)
     exact = values.astype(np.float64)
     distance_low = np.abs(exact - as_float(low).astype(np.float64))
     distance_high = np.abs(as_float(high).astype(np.float64) - exact)

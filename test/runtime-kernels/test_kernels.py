@@ -86,7 +86,7 @@ def f32_to_bf16(values):
 
 
 def bf16_to_f32(bits):
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(
         np.float32)
 
 
