@@ -1553,15 +1553,19 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
   // later, and recomputing variants (which double the candidates) crowd it.
   // So the first search leaves them out; when it finds no plan under the
   // budget, one with them follows, then (on graphs small enough for it to
-  // take a moment) one with a four times wider beam. Each search starts from
+  // take a moment: a 148-op Evoformer block searches in 0.3 s at width 64)
+  // both with a 4 and a 16 times wider beam. Each search starts from
   // a fresh state: the beam breaks ties by candidate order, which an earlier
   // search's pool would change.
   SearchOptions original = impl->options;
   bool small = impl->ops.size() <= 400;
-  SmallVector<std::pair<unsigned, bool>, 3> attempts = {
+  SmallVector<std::pair<unsigned, bool>, 6> attempts = {
       {original.beamWidth, false}, {original.beamWidth, true}};
   if (small)
-    attempts.push_back({4 * original.beamWidth, true});
+    for (unsigned factor : {4u, 16u}) {
+      attempts.push_back({factor * original.beamWidth, false});
+      attempts.push_back({factor * original.beamWidth, true});
+    }
   int64_t smallest = std::numeric_limits<int64_t>::max();
   FailureOr<ChunkPlan> plan = failure();
   for (auto [index, attempt] : llvm::enumerate(attempts)) {

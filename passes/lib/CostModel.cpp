@@ -114,9 +114,9 @@ bool isFree(Operation *op) {
 
 std::optional<Target> autochunk::getTarget(StringRef name) {
   if (name == "cpu")
-    return Target{"cpu", 200e9, 20e9, 2e-6, 1e-6};
+    return Target{"cpu", 200e9, 20e9, 2e-6, 1e-6, 2};
   if (name == "h100")
-    return Target{"h100", 50e12, 3e12, 3e-6, 1e-6};
+    return Target{"h100", 50e12, 3e12, 3e-6, 1e-6, 0};
   return std::nullopt;
 }
 
@@ -127,9 +127,16 @@ OpCost autochunk::estimateChunkOpCost(Operation *op,
   if (isFree(op))
     return cost;
   cost.flops = flopsOf(op) * fraction;
+  // Contractions pack their operands before computing, on every call: a
+  // chunk loop packs an operand it reads whole once per chunk.
+  bool packs = isa<graph::MatmulOp, graph::LinearOp, graph::EinsumOp,
+                   linalg::MatmulOp, linalg::BatchMatmulOp>(op);
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     bool sliced = index < operandSliced.size() && operandSliced[index];
-    cost.bytes += bytesOf(operand.getType()) * (sliced ? fraction : 1.0);
+    double bytes = bytesOf(operand.getType()) * (sliced ? fraction : 1.0);
+    cost.bytes += bytes;
+    if (packs)
+      cost.packBytes += bytes;
   }
   for (Value result : op->getResults())
     cost.bytes += bytesOf(result.getType()) * fraction;
@@ -146,6 +153,7 @@ OpCost autochunk::estimateOpCost(Operation *op) {
 double autochunk::predictSeconds(const OpCost &cost, const Target &target) {
   return std::max(cost.flops / target.peakFlops,
                   cost.bytes / target.bandwidth) +
+         target.packPasses * cost.packBytes / target.bandwidth +
          static_cast<double>(cost.calls) * target.callOverhead;
 }
 

@@ -89,6 +89,8 @@ TEST_CASE("the targets") {
   CHECK(cpu->peakFlops == 200e9);
   CHECK(cpu->bandwidth == 20e9);
   CHECK(cpu->callOverhead == 2e-6);
+  CHECK(cpu->packPasses == 2);
+  CHECK(h100->packPasses == 0);
   CHECK(h100->peakFlops == 50e12);
   CHECK(h100->bandwidth == 3e12);
   CHECK(!getTarget("tpu"));
@@ -116,10 +118,13 @@ TEST_CASE("op costs: FLOPs, bytes and calls") {
   CHECK(linear.flops == 524288);
   CHECK(linear.bytes == 57344);
   CHECK(linear.calls == 1);
+  // A contraction packs its operands x and w: (2048 + 4096) x 4 = 24576.
+  CHECK(linear.packBytes == 24576);
   OpCost gelu = estimateOpCost(ops[1]);
   // One FLOP per element: 8192; reads and writes 8192 floats: 65536 bytes.
   CHECK(gelu.flops == 8192);
   CHECK(gelu.bytes == 65536);
+  CHECK(gelu.packBytes == 0);
   OpCost reshape = estimateOpCost(ops[2]);
   // A view: no kernel.
   CHECK(reshape.flops == 0);
@@ -139,11 +144,14 @@ TEST_CASE("op costs: FLOPs, bytes and calls") {
   OpCost chunk = estimateChunkOpCost(ops[3], {true, false}, 8.0 / 64);
   CHECK(chunk.flops == 32768);
   CHECK(chunk.bytes == 11264);
+  // Packed per chunk: the slice of x and the whole of k: (256 + 2048) x 4.
+  CHECK(chunk.packBytes == 9216);
 
   Target cpu = *getTarget("cpu");
-  // Linear on the CPU: max(524288 / 200e9, 57344 / 20e9) + 2us
-  //   = max(2.62144us, 2.8672us) + 2us = 4.8672us.
-  CHECK(predictSeconds(linear, cpu) == Approx(4.8672e-6));
+  // Linear on the CPU: max(524288 / 200e9, 57344 / 20e9) + 2 x 24576 /
+  // 20e9 (packing) + 2us = max(2.62144us, 2.8672us) + 2.4576us + 2us =
+  // 7.3248us.
+  CHECK(predictSeconds(linear, cpu) == Approx(7.3248e-6));
   // The reshape is free.
   CHECK(predictSeconds(reshape, cpu) == 0);
 }

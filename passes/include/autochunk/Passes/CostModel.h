@@ -30,6 +30,11 @@ struct Target {
   double bandwidth = 0;         ///< bytes/s
   double callOverhead = 0;      ///< seconds per kernel call
   double iterationOverhead = 0; ///< seconds per chunk-loop iteration
+  /// Passes over its operands a contraction makes before computing (the
+  /// CPU runtime packs both GEMM operands into panels on every call: 2, a
+  /// read and a write; cuBLAS reads operands in place: 0). This is what a
+  /// chunk loop pays again per chunk for an operand it reads whole.
+  double packPasses = 0;
 };
 
 /// The built-in targets: "cpu" (two cores, fp32) and "h100" (fp32 without
@@ -41,6 +46,8 @@ struct OpCost {
   double flops = 0;
   double bytes = 0;
   int64_t calls = 0;
+  /// Operand bytes a contraction packs before computing (Target::packPasses).
+  double packBytes = 0;
 };
 
 /// The work of `op` on whole tensors: contractions (matmul, linear, einsum)
