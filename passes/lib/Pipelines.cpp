@@ -80,7 +80,7 @@ static void addLoweringSteps(OpPassManager &pm, LoweringStep last) {
 
 void autochunk::buildAutoChunkPipeline(
     OpPassManager &pm, const AutoChunkPipelineOptions &options) {
-  std::string pipeline = "canonicalize";
+  std::string pipeline = "canonicalize,func.func(autochunk-einsum-batch-major)";
   if (!options.memoryBudget.empty())
     pipeline +=
         ",func.func(autochunk-chunk{memory-budget=" + options.memoryBudget +

@@ -209,7 +209,7 @@ static StringRef phasePipeline(Phase phase) {
                     static_cast<int>(LoweringStep::LLVM),
                 "every phase after graph is one lowering step");
   if (phase == Phase::Graph)
-    return "canonicalize";
+    return "canonicalize,func.func(autochunk-einsum-batch-major)";
   return getLoweringPipeline(
       static_cast<LoweringStep>(static_cast<int>(phase) - 1));
 }
@@ -335,7 +335,7 @@ static FailureOr<int64_t> plannedArenaBytes(ModuleOp module,
 static LogicalResult chunkWithinBudget(ModuleOp module,
                                        const CompileOptions &options,
                                        ModelInterface &interface) {
-  constexpr int kAttempts = 4;
+  constexpr int kAttempts = 6;
   // Diagnostics point at the model function (the module may have no
   // location of its own).
   Location loc = module.getLoc();
@@ -372,8 +372,11 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
                             << kAttempts << " attempts";
     // Ask for less, by the factor the last plan missed by, and start over
     // from the unchunked graph.
-    asked = static_cast<int64_t>(static_cast<double>(asked) *
-                                 interface.budgetBytes / *planned) -
+    // The packing gap does not shrink in proportion: ask for at least the
+    // whole overshoot less as well.
+    asked = std::min(static_cast<int64_t>(static_cast<double>(asked) *
+                                          interface.budgetBytes / *planned),
+                     asked - (*planned - interface.budgetBytes)) -
             64;
     if (asked < 1)
       return emitError(loc)

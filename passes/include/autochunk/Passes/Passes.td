@@ -26,6 +26,22 @@ def GraphSummaryPass : Pass<"autochunk-graph-summary", "mlir::ModuleOp"> {
   }];
 }
 
+def EinsumBatchMajorPass
+    : Pass<"autochunk-einsum-batch-major", "mlir::func::FuncOp"> {
+  let summary = "Puts the batch labels of two-operand einsums outermost";
+  let description = [{
+    A two-operand `graph.einsum` whose batch labels (labels of both operands
+    and of the result) include the innermost dimension of an operand or of
+    the result, such as a triangle multiplication's `"ikc,jkc->ijc"`,
+    becomes `graph.transpose`s to and from the batch-major einsum
+    (`"cik,cjk->cij"`). The runtime would otherwise copy such an operand
+    batch-major on every call, and a chunk loop calls it once per chunk: as
+    graph ops, the transposes of operands a loop reads whole run once before
+    the loop, and the others chunk by chunk. Values do not change. Part of
+    chunk-compile's graph phase and of `autochunk-pipeline`.
+  }];
+}
+
 def LowerGraphToKernelsPass
     : Pass<"autochunk-lower-graph-to-kernels", "mlir::func::FuncOp"> {
   let summary = "Lowers graph ops to kernel.call ops and upstream tensor ops";
