@@ -370,16 +370,20 @@ autochunk::chunkRewriteOrder(ArrayRef<ChunkRegion> regions) {
   for (auto [index, region] : llvm::enumerate(regions))
     for (Operation *op : region.ops)
       regionOf[op] = index;
-  // feeds[a] holds b when an op of region b reads a result of region a.
+  // feeds[a] holds b when an op of region b, or one it recomputes, reads a
+  // result of region a.
   SmallVector<llvm::SmallDenseSet<size_t, 4>> feeds(count);
   for (auto [index, region] : llvm::enumerate(regions))
-    for (Operation *op : region.ops)
-      for (Value operand : op->getOperands())
-        if (Operation *producer = operand.getDefiningOp()) {
-          auto it = regionOf.find(producer);
-          if (it != regionOf.end() && it->second != index)
-            feeds[it->second].insert(index);
-        }
+    for (ArrayRef<Operation *> ops :
+         {ArrayRef<Operation *>(region.ops),
+          ArrayRef<Operation *>(region.recomputedOps)})
+      for (Operation *op : ops)
+        for (Value operand : op->getOperands())
+          if (Operation *producer = operand.getDefiningOp()) {
+            auto it = regionOf.find(producer);
+            if (it != regionOf.end() && it->second != index)
+              feeds[it->second].insert(index);
+          }
   // Depth first: consumers are emitted before their producers.
   SmallVector<size_t> order;
   SmallVector<char> done(count, 0);
