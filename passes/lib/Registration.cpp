@@ -39,6 +39,10 @@ void autochunk::registerAllDialects(mlir::DialectRegistry &registry) {
       registry);
   mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  // Up front, so that no pass adds them to a running, multi-threaded
+  // context (the lowering's no-op LinalgBufferizationModelsPass stays for
+  // tools that register only part of this).
+  registerLinalgBufferizationModels(registry);
   graph::registerDimensionFlowExternalModels(registry);
   registerLinalgDimensionFlowExternalModels(registry);
 }
