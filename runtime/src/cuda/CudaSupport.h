@@ -295,29 +295,296 @@ __device__ T blockReduce(T value, T identity, Combine combine) {
   return partial[0];
 }
 
-// The register-row kernels' limits: a row of up to kMaxRegisterRow elements
-// is held by at most 1024 threads of kMaxRowItems items each.
-constexpr int kMaxRowItems = 32;
-constexpr int64_t kMaxRegisterRow = 1024 * kMaxRowItems;
+//===----------------------------------------------------------------------===//
+// Register-row softmax (ac_softmax, ac_scale_mask_softmax)
+//===----------------------------------------------------------------------===//
 
-// Calls `launch(std::integral_constant<int, Items>{}, threads)` with the
-// fewest items per thread (4 at least, for loads in flight) that cover a row
-// of `length` (at most kMaxRegisterRow) with at most 1024 threads, and the
-// thread count (a multiple of 32) that does.
-template <typename Launch>
-void launchRegisterRow(int64_t length, const Launch &launch) {
+// A row of up to kMaxRegisterRow elements is held in registers by one block:
+// thread t owns the kRowVector consecutive keys of vectors t + k * blockDim
+// (k < Items, at most kMaxRowItems). Rows are read once and written once.
+constexpr int kRowVector = 4;
+constexpr int kMaxRowItems = 8;
+constexpr int kMaxRowThreads = 1024;
+constexpr int64_t kMaxRegisterRow =
+    int64_t{kMaxRowThreads} * kMaxRowItems * kRowVector;
+
+/// The parameters of one softmax launch: an optional scale, causal mask and
+/// broadcast additive bias applied while the row is loaded (the plain
+/// softmax has factor 1, no mask and no bias).
+struct SoftmaxChain {
+  int64_t rows, length, queries;
+  int64_t inStride, outStride, biasStride;
+  /// The scale, applied through f64 and rounded to f32 as on the CPU.
+  double factor;
+  /// The scale when it is exactly a float: the f32 product of two floats
+  /// rounds the exact product once, as the f64 path does, for less work.
+  float floatFactor;
+  bool factorIsFloat;
+  bool causal;
+  int64_t rowOffset, colOffset, diagonal;
+};
+
+/// The visible keys [0, visible) of a row: all of them, or those a causal
+/// mask keeps (key j + colOffset <= query i + rowOffset + diagonal).
+__device__ inline int64_t visibleKeys(const SoftmaxChain &chain, int64_t row) {
+  if (!chain.causal)
+    return chain.length;
+  const int64_t last =
+      row % chain.queries + chain.rowOffset + chain.diagonal - chain.colOffset;
+  return last + 1 < 0 ? 0 : (last + 1 > chain.length ? chain.length : last + 1);
+}
+
+/// `value` stored to the dtype and loaded back, as an unfused kernel's
+/// output holds it.
+template <typename Element> __device__ float roundToDtype(float value) {
+  typename Element::Storage stored;
+  Element::store(&stored, value);
+  return Element::load(&stored);
+}
+
+/// x times the chain's scale, rounded to the dtype.
+template <typename Element>
+__device__ float scaleLogit(const SoftmaxChain &chain, float x) {
+  // __fmul_rn: never contracted into a following bias add.
+  const float scaled =
+      chain.factorIsFloat
+          ? __fmul_rn(x, chain.floatFactor)
+          : static_cast<float>(static_cast<double>(x) * chain.factor);
+  return roundToDtype<Element>(scaled);
+}
+
+/// A running softmax normalizer: the maximum seen and the sum of
+/// exp(x - maximum) over the elements seen (0 or NaN while the maximum is
+/// -inf). A NaN element makes the sum NaN, as on the CPU.
+struct RowNormalizer {
+  float maximum;
+  float sum;
+};
+
+__device__ inline RowNormalizer combineRowNormalizers(RowNormalizer a,
+                                                      RowNormalizer b) {
+  const float maximum = fmaxf(a.maximum, b.maximum);
+  if (maximum == -INFINITY)
+    return {maximum, __fadd_rn(a.sum, b.sum)};
+  // Explicit roundings: the same bits in every instantiation.
+  return {maximum, __fmaf_rn(a.sum, expf(a.maximum - maximum),
+                             __fmul_rn(b.sum, expf(b.maximum - maximum)))};
+}
+
+/// Combines every thread's normalizer over the block in a fixed tree (lanes,
+/// then warps), one barrier. `partial` (32 entries) must not be reused
+/// before the block's next barrier; every thread gets the result.
+__device__ inline RowNormalizer blockCombineRow(RowNormalizer value,
+                                                RowNormalizer *partial) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    value = combineRowNormalizers(
+        value, {__shfl_down_sync(0xffffffffu, value.maximum, offset),
+                __shfl_down_sync(0xffffffffu, value.sum, offset)});
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0)
+    partial[warp] = value;
+  __syncthreads();
+  // Every warp combines the partials itself, in the same order.
+  const int numWarps = blockDim.x >> 5;
+  value = lane < numWarps ? partial[lane] : RowNormalizer{-INFINITY, 0.0f};
+  for (int offset = 16; offset > 0; offset >>= 1)
+    value = combineRowNormalizers(
+        value, {__shfl_down_sync(0xffffffffu, value.maximum, offset),
+                __shfl_down_sync(0xffffffffu, value.sum, offset)});
+  return {__shfl_sync(0xffffffffu, value.maximum, 0),
+          __shfl_sync(0xffffffffu, value.sum, 0)};
+}
+
+/// kRowVector consecutive elements, loaded or stored as one access.
+template <typename Storage>
+struct alignas(kRowVector * sizeof(Storage)) RowVector {
+  Storage lanes[kRowVector];
+};
+
+/// The pre-softmax values of keys [first, first + kRowVector): x scaled and
+/// rounded, -inf when masked (or past the row), plus the bias rounded.
+/// Vectorized: unit strides, length a multiple of kRowVector and aligned
+/// rows, so the vector is one load; otherwise element by element. Both give
+/// the same values.
+template <typename Element, bool Vectorized>
+__device__ void
+loadLogits(const SoftmaxChain &chain, const typename Element::Storage *src,
+           const typename Element::Storage *biasRow, int length, int visible,
+           int first, float (&values)[kRowVector]) {
+  using Storage = typename Element::Storage;
+  if constexpr (Vectorized) {
+    if (first >= length) {
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane)
+        values[lane] = -INFINITY;
+      return;
+    }
+    if (first < visible) {
+      const RowVector<Storage> x =
+          *reinterpret_cast<const RowVector<Storage> *>(src + first);
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane)
+        values[lane] =
+            first + lane < visible
+                ? scaleLogit<Element>(chain, Element::load(&x.lanes[lane]))
+                : -INFINITY;
+    } else {
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane)
+        values[lane] = -INFINITY;
+    }
+    if (biasRow) {
+      const RowVector<Storage> b =
+          *reinterpret_cast<const RowVector<Storage> *>(biasRow + first);
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane)
+        values[lane] = roundToDtype<Element>(
+            __fadd_rn(values[lane], Element::load(&b.lanes[lane])));
+    }
+  } else {
+#pragma unroll
+    for (int lane = 0; lane < kRowVector; ++lane) {
+      const int j = first + lane;
+      float value = -INFINITY;
+      if (j < visible)
+        value =
+            scaleLogit<Element>(chain, Element::load(src + j * chain.inStride));
+      if (biasRow && j < length)
+        value = roundToDtype<Element>(
+            __fadd_rn(value, Element::load(biasRow + j * chain.biasStride)));
+      values[lane] = value;
+    }
+  }
+}
+
+/// Softmax of rows of at most kMaxRegisterRow elements, one block per row
+/// (grid-stride over rows). Each thread takes the maximum and the sum of
+/// exponentials of its own keys in key order, then the block combines those
+/// normalizers in a fixed tree: the order depends only on the row length, so
+/// a chunked run gives the unchunked bits. The output is the thread's
+/// exp(x - its maximum) times exp(its maximum - row maximum) / row sum: one
+/// exponential per element. A fully masked row becomes NaN, as on the CPU.
+/// Each thread writes only the keys it read, so `out` may be `in`.
+template <typename Element, int Items, bool Vectorized>
+__global__ void __launch_bounds__(kMaxRowThreads)
+    rowSoftmaxKernel(StridedIndexer<3> rowsIndexer, SoftmaxChain chain,
+                     typename Element::Storage *out,
+                     const typename Element::Storage *in,
+                     const typename Element::Storage *bias) {
+  using Storage = typename Element::Storage;
+  // Alternating buffers: a row's partials are read before the next row's
+  // barrier, and written again only after it.
+  __shared__ RowNormalizer partials[2][32];
+  const int length = static_cast<int>(chain.length);
+  int parity = 0;
+  for (int64_t row = blockIdx.x; row < chain.rows;
+       row += gridDim.x, parity ^= 1) {
+    int64_t offsets[3];
+    rowsIndexer.offsets(row, offsets);
+    Storage *dst = out + offsets[0];
+    const Storage *src = in + offsets[1];
+    const Storage *biasRow = bias ? bias + offsets[2] : nullptr;
+    const int visible = static_cast<int>(visibleKeys(chain, row));
+    float values[Items][kRowVector];
+#pragma unroll
+    for (int item = 0; item < Items; ++item)
+      loadLogits<Element, Vectorized>(
+          chain, src, biasRow, length, visible,
+          (threadIdx.x + item * blockDim.x) * kRowVector, values[item]);
+    float maximum = -INFINITY;
+#pragma unroll
+    for (int item = 0; item < Items; ++item)
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane)
+        maximum = fmaxf(maximum, values[item][lane]);
+    float sum = 0.0f;
+#pragma unroll
+    for (int item = 0; item < Items; ++item)
+#pragma unroll
+      for (int lane = 0; lane < kRowVector; ++lane) {
+        float &value = values[item][lane];
+        value = value == -INFINITY ? 0.0f : expf(value - maximum);
+        sum = __fadd_rn(sum, value);
+      }
+    const RowNormalizer total =
+        blockCombineRow({maximum, sum}, partials[parity]);
+    const float scale = __fdiv_rn(expf(maximum - total.maximum), total.sum);
+#pragma unroll
+    for (int item = 0; item < Items; ++item) {
+      const int first = (threadIdx.x + item * blockDim.x) * kRowVector;
+      if (first >= length)
+        continue;
+      if constexpr (Vectorized) {
+        RowVector<Storage> result;
+#pragma unroll
+        for (int lane = 0; lane < kRowVector; ++lane)
+          Element::store(&result.lanes[lane],
+                         __fmul_rn(values[item][lane], scale));
+        *reinterpret_cast<RowVector<Storage> *>(dst + first) = result;
+      } else {
+#pragma unroll
+        for (int lane = 0; lane < kRowVector; ++lane)
+          if (first + lane < length)
+            Element::store(dst + (first + lane) * chain.outStride,
+                           __fmul_rn(values[item][lane], scale));
+      }
+    }
+  }
+}
+
+/// Whether the rows of `operands` (data pointers, with the indexer's outer
+/// strides and `innerStrides`) can be loaded kRowVector elements at a time.
+template <typename Storage>
+bool rowsVectorizable(const StridedIndexer<3> &rowsIndexer,
+                      const void *const (&data)[3],
+                      const int64_t (&innerStrides)[3], int numOperands,
+                      int64_t length) {
+  if (length % kRowVector != 0)
+    return false;
+  for (int op = 0; op < numOperands; ++op) {
+    if (innerStrides[op] != 1 || reinterpret_cast<uintptr_t>(data[op]) %
+                                         (kRowVector * sizeof(Storage)) !=
+                                     0)
+      return false;
+    for (int dim = 0; dim < rowsIndexer.rank; ++dim)
+      if (rowsIndexer.strides[op][dim] % kRowVector != 0)
+        return false;
+  }
+  return true;
+}
+
+/// Launches rowSoftmaxKernel for rows of `length` (at most kMaxRegisterRow):
+/// the fewest vectors per thread that cover the row with at most 512
+/// threads (1024 beyond 16384 elements). The shape depends only on the
+/// length, so every chunk of a row runs the same arithmetic.
+template <typename Element>
+void launchRowSoftmax(const StridedIndexer<3> &rowsIndexer,
+                      const SoftmaxChain &chain, bool vectorized,
+                      cudaStream_t stream, typename Element::Storage *out,
+                      const typename Element::Storage *in,
+                      const typename Element::Storage *bias) {
+  const int64_t vectors = (chain.length + kRowVector - 1) / kRowVector;
+  const unsigned blocks =
+      static_cast<unsigned>(chain.rows < (1 << 20) ? chain.rows : (1 << 20));
   auto withItems = [&](auto items) {
     constexpr int kItems = decltype(items)::value;
-    int64_t threads = (length + kItems - 1) / kItems;
+    int64_t threads = (vectors + kItems - 1) / kItems;
     threads = std::max<int64_t>(32, (threads + 31) / 32 * 32);
-    launch(items, static_cast<unsigned>(threads));
+    if (vectorized)
+      rowSoftmaxKernel<Element, kItems, true>
+          <<<blocks, static_cast<unsigned>(threads), 0, stream>>>(
+              rowsIndexer, chain, out, in, bias);
+    else
+      rowSoftmaxKernel<Element, kItems, false>
+          <<<blocks, static_cast<unsigned>(threads), 0, stream>>>(
+              rowsIndexer, chain, out, in, bias);
   };
-  if (length <= 1024 * 4)
+  if (vectors <= 512)
+    withItems(std::integral_constant<int, 1>{});
+  else if (vectors <= 1024)
+    withItems(std::integral_constant<int, 2>{});
+  else if (vectors <= 2048)
     withItems(std::integral_constant<int, 4>{});
-  else if (length <= 1024 * 8)
-    withItems(std::integral_constant<int, 8>{});
-  else if (length <= 1024 * 16)
-    withItems(std::integral_constant<int, 16>{});
   else
     withItems(std::integral_constant<int, kMaxRowItems>{});
 }

@@ -4,8 +4,9 @@
 // kernels"), with the CPU kernels' formulas and their roundings to the dtype
 // between steps (results are close to the CPU's, not bitwise: the row sums
 // combine in another order). The attention softmax keeps a row of up to
-// kMaxRegisterRow elements in registers: it reads x (and the bias) once and
-// writes once, with the plain softmax's fixed-order maximum and f64 sum.
+// kMaxRegisterRow elements in registers (rowSoftmaxKernel, CudaSupport.h):
+// it reads x (and the bias) once and writes once, in a fixed order that
+// depends only on the row length.
 // Longer rows read twice and write once: one pass computes the maximum and
 // the sum of exponentials together (online softmax), the second writes; no
 // full-size temporary. Linear + activation is the linear kernel (its bias
@@ -23,14 +24,6 @@
 using namespace autochunk::runtime::cuda;
 
 namespace {
-
-/// `value` stored to the dtype and loaded back, as an unfused kernel's
-/// output holds it.
-template <typename Element> __device__ float roundToDtype(float value) {
-  typename Element::Storage stored;
-  Element::store(&stored, value);
-  return Element::load(&stored);
-}
 
 /// A running softmax normalizer: the maximum seen and the sum of
 /// exp(x - maximum) over the elements seen. An empty or fully masked part
@@ -82,25 +75,6 @@ __device__ OnlineSum blockCombine(OnlineSum value) {
   return partial[0];
 }
 
-/// The parameters of one fused attention softmax launch.
-struct SoftmaxChain {
-  int64_t rows, length, queries;
-  int64_t inStride, outStride, biasStride;
-  double factor;
-  bool causal;
-  int64_t rowOffset, colOffset, diagonal;
-};
-
-/// The visible keys [0, visible) of a row: all of them, or those a causal
-/// mask keeps (key j + colOffset <= query i + rowOffset + diagonal).
-__device__ int64_t visibleKeys(const SoftmaxChain &chain, int64_t row) {
-  if (!chain.causal)
-    return chain.length;
-  const int64_t last =
-      row % chain.queries + chain.rowOffset + chain.diagonal - chain.colOffset;
-  return last + 1 < 0 ? 0 : (last + 1 > chain.length ? chain.length : last + 1);
-}
-
 /// The pre-softmax value of key j: x scaled (through f64, as on the CPU)
 /// and rounded to the dtype, -inf when masked, plus the bias rounded.
 template <typename Element>
@@ -117,58 +91,6 @@ __device__ float attentionLogit(const SoftmaxChain &chain,
     value = roundToDtype<Element>(
         value + Element::load(biasRow + j * chain.biasStride));
   return value;
-}
-
-/// One block per row (grid-stride over rows), each thread holding up to
-/// ItemsPerThread logits of its row (key j = thread + item * blockDim) in
-/// registers: x and the bias are read once and the output written once. A
-/// fully masked row has maximum -inf and becomes NaN, as on the CPU.
-template <typename Element, int ItemsPerThread>
-__global__ void __launch_bounds__(1024)
-    scaleMaskSoftmaxRegisterKernel(StridedIndexer<3> rowsIndexer,
-                                   SoftmaxChain chain,
-                                   typename Element::Storage *out,
-                                   const typename Element::Storage *in,
-                                   const typename Element::Storage *bias) {
-  using Storage = typename Element::Storage;
-  for (int64_t row = blockIdx.x; row < chain.rows; row += gridDim.x) {
-    int64_t offsets[3];
-    rowsIndexer.offsets(row, offsets);
-    Storage *dst = out + offsets[0];
-    const Storage *src = in + offsets[1];
-    const Storage *biasRow = bias ? bias + offsets[2] : nullptr;
-    const int64_t visible = visibleKeys(chain, row);
-    const int length = static_cast<int>(chain.length);
-    float values[ItemsPerThread];
-    float maximum = -INFINITY;
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      const int j = threadIdx.x + item * blockDim.x;
-      values[item] =
-          j < length ? attentionLogit<Element>(chain, src, biasRow, visible, j)
-                     : -INFINITY;
-      maximum = fmaxf(maximum, values[item]);
-    }
-    maximum = blockReduce(maximum, -INFINITY, FMaxCombine());
-    double sum = 0.0;
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      const int j = threadIdx.x + item * blockDim.x;
-      values[item] = j < length ? expf(values[item] - maximum) : 0.0f;
-      sum += values[item];
-    }
-    sum = blockReduce(sum, 0.0, SumCombine());
-    const double inverse = 1.0 / sum;
-    // Every thread has read its keys before any writes them (the block
-    // reductions synchronize), so `out` may be `in`.
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      const int j = threadIdx.x + item * blockDim.x;
-      if (j < length)
-        Element::store(dst + j * chain.outStride,
-                       static_cast<float>(values[item] * inverse));
-    }
-  }
 }
 
 /// Rows longer than kMaxRegisterRow: one block per row (grid-stride over
@@ -286,6 +208,8 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
   chain.outStride = out->strides[rank - 1];
   chain.biasStride = bias ? biasView.strides[rank - 1] : 0;
   chain.factor = factor;
+  chain.floatFactor = static_cast<float>(factor);
+  chain.factorIsFloat = static_cast<double>(chain.floatFactor) == factor;
   chain.causal = causal != 0;
   chain.rowOffset = row_offset;
   chain.colOffset = col_offset;
@@ -306,11 +230,14 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
               rowsIndexer, chain, outData, inData, biasData);
       return;
     }
-    launchRegisterRow(chain.length, [&](auto items, unsigned threads) {
-      scaleMaskSoftmaxRegisterKernel<Element, decltype(items)::value>
-          <<<blocks, threads, 0, stream>>>(rowsIndexer, chain, outData, inData,
-                                           biasData);
-    });
+    const void *const data[3] = {out->data, in->data,
+                                 bias ? biasView.data : nullptr};
+    const int64_t innerStrides[3] = {chain.outStride, chain.inStride,
+                                     chain.biasStride};
+    const bool vectorized = rowsVectorizable<typename Element::Storage>(
+        rowsIndexer, data, innerStrides, bias ? 3 : 2, chain.length);
+    launchRowSoftmax<Element>(rowsIndexer, chain, vectorized, stream, outData,
+                              inData, biasData);
   });
   return checkLaunch(kernel);
 }

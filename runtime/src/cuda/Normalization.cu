@@ -3,7 +3,8 @@
 // One thread block per row (per output element for reductions); threads
 // stride over the row and combine through warp shuffles and shared memory in
 // a fixed order, so results do not depend on launch order. Sums accumulate in
-// f64 like the CPU kernels.
+// f64 like the CPU kernels, except the register-row softmax (CudaSupport.h),
+// whose per-thread and block sums are f32 in a fixed order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,49 +86,6 @@ __global__ void softmaxKernel(StridedIndexer<2> rowsIndexer, int64_t rows,
     for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
       float value = expf(Element::load(src + i * inStride) - maximum);
       Element::store(dst + i * outStride, static_cast<float>(value / sum));
-    }
-  }
-}
-
-// Softmax of rows that fit in registers: each of the block's threads keeps
-// up to ItemsPerThread elements of its row (i = thread + j * blockDim), so
-// the row is read once and written once. The maximum and the f64 sum combine
-// in a fixed order that depends only on the row length.
-template <typename Element, int ItemsPerThread>
-__global__ void __launch_bounds__(1024)
-    softmaxRegisterKernel(StridedIndexer<2> rowsIndexer, int64_t rows,
-                          int length, int64_t inStride, int64_t outStride,
-                          typename Element::Storage *out,
-                          const typename Element::Storage *in) {
-  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    int64_t offsets[2];
-    rowsIndexer.offsets(row, offsets);
-    typename Element::Storage *dst = out + offsets[0];
-    const typename Element::Storage *src = in + offsets[1];
-    float values[ItemsPerThread];
-    float maximum = -INFINITY;
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      int i = threadIdx.x + item * blockDim.x;
-      values[item] = i < length ? Element::load(src + i * inStride) : -INFINITY;
-      maximum = fmaxf(maximum, values[item]);
-    }
-    maximum = blockReduce(maximum, -INFINITY, FMaxCombine());
-    double sum = 0.0;
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      int i = threadIdx.x + item * blockDim.x;
-      values[item] = i < length ? expf(values[item] - maximum) : 0.0f;
-      sum += values[item];
-    }
-    sum = blockReduce(sum, 0.0, SumCombine());
-    const double inverse = 1.0 / sum;
-#pragma unroll
-    for (int item = 0; item < ItemsPerThread; ++item) {
-      int i = threadIdx.x + item * blockDim.x;
-      if (i < length)
-        Element::store(dst + i * outStride,
-                       static_cast<float>(values[item] * inverse));
     }
   }
 }
@@ -273,14 +231,27 @@ ac_status ac_softmax(const ac_tensor *in, ac_tensor *out, int64_t axis) {
               typedData<Element>(out), typedData<Element>(in));
       return;
     }
-    launchRegisterRow(length, [&](auto items, unsigned threads) {
-      constexpr int kItems = decltype(items)::value;
-      softmaxRegisterKernel<Element, kItems>
-          <<<rowBlocks(rows), threads, 0, stream>>>(
-              rowsIndexer, rows, static_cast<int>(length), in->strides[axis],
-              out->strides[axis], typedData<Element>(out),
-              typedData<Element>(in));
-    });
+    // The fused attention softmax's register-row kernel with scale 1, no
+    // mask and no bias: the same arithmetic as the plain softmax.
+    const ac_tensor *const rowOperands[3] = {&outView, &inView, &inView};
+    StridedIndexer<3> rowsOf3 =
+        makeIndexer(outerRank, inView.sizes, rowOperands);
+    SoftmaxChain chain{};
+    chain.rows = rows;
+    chain.length = length;
+    chain.queries = 1;
+    chain.inStride = in->strides[axis];
+    chain.outStride = out->strides[axis];
+    chain.factor = 1.0;
+    chain.floatFactor = 1.0f;
+    chain.factorIsFloat = true;
+    const void *const data[3] = {out->data, in->data, nullptr};
+    const int64_t innerStrides[3] = {chain.outStride, chain.inStride, 0};
+    const bool vectorized = rowsVectorizable<typename Element::Storage>(
+        rowsOf3, data, innerStrides, 2, length);
+    launchRowSoftmax<Element>(rowsOf3, chain, vectorized, stream,
+                              typedData<Element>(out), typedData<Element>(in),
+                              nullptr);
   });
   return checkLaunch(kernel);
 }
