@@ -1566,23 +1566,55 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
       attempts.push_back({factor * original.beamWidth, false});
       attempts.push_back({factor * original.beamWidth, true});
     }
-  int64_t smallest = std::numeric_limits<int64_t>::max();
-  FailureOr<ChunkPlan> plan = failure();
-  for (auto [index, attempt] : llvm::enumerate(attempts)) {
-    if (index > 0) {
-      SearchOptions options = original;
-      options.beamWidth = attempt.first;
-      impl = std::make_unique<Impl>(impl->func, impl->target, options);
+  bool fresh = true;
+  auto search = [&](int64_t target, int64_t &smallest) {
+    smallest = std::numeric_limits<int64_t>::max();
+    for (auto [width, recompute] : attempts) {
+      if (!fresh) {
+        SearchOptions options = original;
+        options.beamWidth = width;
+        impl = std::make_unique<Impl>(impl->func, impl->target, options);
+      }
+      fresh = false;
+      impl->allowRecompute = recompute;
+      int64_t attemptSmallest = 0;
+      FailureOr<ChunkPlan> plan = selectOnce(target, attemptSmallest);
+      smallest = std::min(smallest, attemptSmallest);
+      if (succeeded(plan))
+        return plan;
     }
-    impl->allowRecompute = attempt.second;
-    int64_t attemptSmallest = 0;
-    plan = selectOnce(budget, attemptSmallest);
-    smallest = std::min(smallest, attemptSmallest);
-    if (succeeded(plan))
-      break;
+    return FailureOr<ChunkPlan>(failure());
+  };
+  FailureOr<ChunkPlan> plan = search(budget, smallestPeak);
+  if (succeeded(plan) || !small)
+    return plan;
+  // Chunk sizes follow the budget, so a peak reached while searching for a
+  // smaller budget is not always reached when asked for, and a larger one
+  // sometimes is: the peak the error names is the smallest one a search for
+  // it reaches, found by bisection to within 1% (on small graphs only: a
+  // large graph keeps the first answer, as each step costs a whole search).
+  int64_t reachable = -1, unreachable = budget;
+  for (int round = 0; round < 3 && reachable < 0; ++round) {
+    int64_t reached = 0;
+    FailureOr<ChunkPlan> verified = search(smallestPeak, reached);
+    if (succeeded(verified))
+      reachable = verified->peakAfter;
+    else
+      smallestPeak = std::max(smallestPeak + 1, reached);
   }
-  smallestPeak = smallest;
-  return plan;
+  if (reachable < 0)
+    return FailureOr<ChunkPlan>(failure());
+  while (reachable - unreachable > std::max<int64_t>(1, reachable / 100)) {
+    int64_t middle = unreachable + (reachable - unreachable) / 2;
+    int64_t reached = 0;
+    FailureOr<ChunkPlan> verified = search(middle, reached);
+    if (succeeded(verified))
+      reachable = verified->peakAfter;
+    else
+      unreachable = middle;
+  }
+  smallestPeak = reachable;
+  return FailureOr<ChunkPlan>(failure());
 }
 
 FailureOr<ChunkPlan> ChunkSearch::selectOnce(int64_t budget,
