@@ -84,9 +84,12 @@ typename Element::Storage *typedData(const ac_tensor *tensor) {
 //===----------------------------------------------------------------------===//
 
 using autochunk::runtime::broadcastView;
+using autochunk::runtime::checkFusedActivation;
 using autochunk::runtime::checkOutput;
 using autochunk::runtime::checkSameDtype;
 using autochunk::runtime::checkSameShape;
+using autochunk::runtime::checkScaleMaskSoftmaxArguments;
+using autochunk::runtime::checkSigmoidGateArguments;
 using autochunk::runtime::describe;
 using autochunk::runtime::describeSizes;
 using autochunk::runtime::sameShape;

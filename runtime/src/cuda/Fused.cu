@@ -173,25 +173,10 @@ ac_status ac_scale_mask_softmax(const ac_tensor *in, const ac_tensor *bias,
   if (bias)
     if (ac_status status = checkInput(kernel, "bias", bias))
       return status;
-  if (ac_status status = checkOutput(kernel, "output", out))
-    return status;
-  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
-    return status;
-  if (bias)
-    if (ac_status status = checkSameDtype(kernel, "input", in, "bias", bias))
-      return status;
-  if (ac_status status = checkSameShape(kernel, "input", in, "output", out))
-    return status;
-  if (in->rank < (causal ? 2 : 1))
-    return ac_set_error(
-        AC_ERROR_INVALID_ARGUMENT, "%s: input %s needs rank >= %d (%s)", kernel,
-        describe(in).text, causal ? 2 : 1,
-        causal ? "queries by keys" : "softmax over the last dimension");
   ac_tensor biasView;
-  if (bias && !broadcastView(bias, in->rank, in->sizes, &biasView))
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: bias %s does not broadcast to input %s", kernel,
-                        describe(bias).text, describe(in).text);
+  if (ac_status status = checkScaleMaskSoftmaxArguments(kernel, in, bias, out,
+                                                        causal, &biasView))
+    return status;
   if (ac_tensor_num_elements(out) == 0)
     return AC_OK;
   const int rank = out->rank;
@@ -247,12 +232,8 @@ ac_status ac_linear_activation(const ac_tensor *input, const ac_tensor *weight,
                                ac_unary_kind activation) {
   KernelTimer timer("ac_linear_activation", out);
   const char *kernel = "ac_linear_activation";
-  if (activation != AC_UNARY_RELU && activation != AC_UNARY_GELU &&
-      activation != AC_UNARY_GELU_TANH && activation != AC_UNARY_SILU)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: activation %d is not relu, gelu, gelu_tanh or "
-                        "silu",
-                        kernel, static_cast<int>(activation));
+  if (ac_status status = checkFusedActivation(kernel, activation))
+    return status;
   // Everything the GEMM does not check itself is checked before it writes.
   if (ac_status status = checkInput(kernel, "input", input))
     return status;
@@ -287,20 +268,10 @@ ac_status ac_sigmoid_gate(const ac_tensor *gate, const ac_tensor *value,
     return status;
   if (ac_status status = checkInput(kernel, "value", value))
     return status;
-  if (ac_status status = checkOutput(kernel, "output", out))
-    return status;
-  if (ac_status status = checkSameDtype(kernel, "gate", gate, "value", value))
-    return status;
-  if (ac_status status = checkSameDtype(kernel, "gate", gate, "output", out))
-    return status;
   ac_tensor gateView, valueView;
-  if (!broadcastView(gate, out->rank, out->sizes, &gateView) ||
-      !broadcastView(value, out->rank, out->sizes, &valueView))
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: gate %s and value %s do not both broadcast to "
-                        "output %s",
-                        kernel, describe(gate).text, describe(value).text,
-                        describe(out).text);
+  if (ac_status status = checkSigmoidGateArguments(kernel, gate, value, out,
+                                                   &gateView, &valueView))
+    return status;
   const ac_tensor *operands[3] = {out, &gateView, &valueView};
   StridedIndexer<3> indexer = makeIndexer(out->rank, out->sizes, operands);
   ac_status result = AC_OK;

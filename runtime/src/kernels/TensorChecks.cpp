@@ -119,4 +119,60 @@ bool broadcastView(const ac_tensor *tensor, int rank, const int64_t *sizes,
   return true;
 }
 
+ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
+                                         const ac_tensor *in,
+                                         const ac_tensor *bias,
+                                         const ac_tensor *out, int causal,
+                                         ac_tensor *biasView) {
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
+    return status;
+  if (bias)
+    if (ac_status status = checkSameDtype(kernel, "input", in, "bias", bias))
+      return status;
+  if (ac_status status = checkSameShape(kernel, "input", in, "output", out))
+    return status;
+  if (in->rank < (causal ? 2 : 1))
+    return ac_set_error(
+        AC_ERROR_INVALID_ARGUMENT, "%s: input %s needs rank >= %d (%s)", kernel,
+        describe(in).text, causal ? 2 : 1,
+        causal ? "queries by keys" : "softmax over the last dimension");
+  if (bias && !broadcastView(bias, in->rank, in->sizes, biasView))
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: bias %s does not broadcast to input %s", kernel,
+                        describe(bias).text, describe(in).text);
+  return AC_OK;
+}
+
+ac_status checkSigmoidGateArguments(const char *kernel, const ac_tensor *gate,
+                                    const ac_tensor *value,
+                                    const ac_tensor *out, ac_tensor *gateView,
+                                    ac_tensor *valueView) {
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "gate", gate, "value", value))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "gate", gate, "output", out))
+    return status;
+  if (!broadcastView(gate, out->rank, out->sizes, gateView) ||
+      !broadcastView(value, out->rank, out->sizes, valueView))
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: gate %s and value %s do not both broadcast to "
+                        "output %s",
+                        kernel, describe(gate).text, describe(value).text,
+                        describe(out).text);
+  return AC_OK;
+}
+
+ac_status checkFusedActivation(const char *kernel, ac_unary_kind activation) {
+  if (activation != AC_UNARY_RELU && activation != AC_UNARY_GELU &&
+      activation != AC_UNARY_GELU_TANH && activation != AC_UNARY_SILU)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: activation %d is not relu, gelu, gelu_tanh or "
+                        "silu",
+                        kernel, static_cast<int>(activation));
+  return AC_OK;
+}
+
 } // namespace autochunk::runtime

@@ -8,6 +8,7 @@
 #ifndef AUTOCHUNK_RUNTIME_KERNELS_TENSORCHECKS_H
 #define AUTOCHUNK_RUNTIME_KERNELS_TENSORCHECKS_H
 
+#include "autochunk/runtime/kernels.h"
 #include "autochunk/runtime/tensor.h"
 
 namespace autochunk::runtime {
@@ -41,6 +42,26 @@ bool sameShape(const ac_tensor *a, const ac_tensor *b);
 // does not broadcast.
 bool broadcastView(const ac_tensor *tensor, int rank, const int64_t *sizes,
                    ac_tensor *view);
+
+// The checks the fused kernels share between the CPU and the CUDA runtime,
+// after each input passed its backend's checkInput (the CUDA one also
+// stages host data to the device). ac_scale_mask_softmax: the output, the
+// dtypes, the shapes, the rank a causal mask needs, and the bias broadcast
+// to the input (into `biasView`).
+ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
+                                         const ac_tensor *in,
+                                         const ac_tensor *bias,
+                                         const ac_tensor *out, int causal,
+                                         ac_tensor *biasView);
+// ac_sigmoid_gate: the output, the dtypes, and both operands broadcast to
+// the output (into `gateView` and `valueView`).
+ac_status checkSigmoidGateArguments(const char *kernel, const ac_tensor *gate,
+                                    const ac_tensor *value,
+                                    const ac_tensor *out, ac_tensor *gateView,
+                                    ac_tensor *valueView);
+// ac_linear_activation: an activation it fuses (relu, gelu, gelu_tanh,
+// silu).
+ac_status checkFusedActivation(const char *kernel, ac_unary_kind activation);
 
 } // namespace autochunk::runtime
 
