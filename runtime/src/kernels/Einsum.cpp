@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EinsumLabels.h"
 #include "Gemm.h"
 #include "Reduction.h"
 
@@ -19,92 +20,11 @@ using namespace autochunk::runtime;
 namespace {
 
 const char *const kKernel = "ac_einsum";
-constexpr int kNumLabels = 26;
-
-struct Subscript {
-  int rank = 0;
-  int labels[AC_MAX_RANK]; // 0..25 for 'a'..'z'
-  int find(int label) const {
-    for (int dim = 0; dim < rank; ++dim)
-      if (labels[dim] == label)
-        return dim;
-    return -1;
-  }
-  bool has(int label) const { return find(label) >= 0; }
-};
-
-ac_status parseEquation(const char *equation, int numInputs, Subscript *inputs,
-                        Subscript *output) {
-  const char *arrow = std::strstr(equation, "->");
-  if (!arrow)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: equation \"%s\" needs an explicit \"->\"", kKernel,
-                        equation);
-  int operand = 0;
-  Subscript *current = &inputs[0];
-  bool inOutput = false;
-  for (const char *cursor = equation; *cursor; ++cursor) {
-    char c = *cursor;
-    if (c == ' ')
-      continue;
-    if (cursor == arrow) {
-      if (operand + 1 != numInputs)
-        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                            "%s: equation \"%s\" has %d operand subscripts "
-                            "but %d inputs were given",
-                            kKernel, equation, operand + 1, numInputs);
-      current = output;
-      inOutput = true;
-      ++cursor; // skip '>'
-      continue;
-    }
-    if (c == ',' && !inOutput) {
-      if (++operand >= numInputs)
-        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                            "%s: equation \"%s\" has more operand subscripts "
-                            "than the %d inputs given",
-                            kKernel, equation, numInputs);
-      current = &inputs[operand];
-      continue;
-    }
-    if (c < 'a' || c > 'z')
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: equation \"%s\" has '%c'; labels are a-z, "
-                          "operands separated by ',' and the result after "
-                          "\"->\"",
-                          kKernel, equation, c);
-    if (current->has(c - 'a'))
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: equation \"%s\" repeats label '%c' within one "
-                          "subscript list",
-                          kKernel, equation, c);
-    if (current->rank == AC_MAX_RANK)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: equation \"%s\" has a subscript list longer "
-                          "than %d",
-                          kKernel, equation, AC_MAX_RANK);
-    current->labels[current->rank++] = c - 'a';
-  }
-  return AC_OK;
-}
+using Subscript = EinsumSubscript;
 
 char *elementAt(const ac_tensor *tensor, int64_t offset) {
   return static_cast<char *>(tensor->data) +
          offset * static_cast<int64_t>(ac_dtype_size(tensor->dtype));
-}
-
-// A view of `tensor` (labelled by `subscript`) whose dimensions are, in
-// order, those of `labels`.
-ac_tensor permutedView(const ac_tensor *tensor, const Subscript &subscript,
-                       const int *labels, int count) {
-  ac_tensor view = *tensor;
-  view.rank = count;
-  for (int dim = 0; dim < count; ++dim) {
-    int source = subscript.find(labels[dim]);
-    view.sizes[dim] = tensor->sizes[source];
-    view.strides[dim] = tensor->strides[source];
-  }
-  return view;
 }
 
 // Makes `*tensor` a contiguous copy of itself in `buffer`.
@@ -233,23 +153,11 @@ ac_status sumPrivateLabels(ac_tensor *operand, Subscript *subscript,
                            ScratchBuffer &buffer) {
   int order[AC_MAX_RANK];
   Subscript kept;
-  int numSummed = 0;
-  for (int dim = 0; dim < subscript->rank; ++dim) {
-    int label = subscript->labels[dim];
-    if (!other.has(label) && !output.has(label))
-      continue;
-    kept.labels[kept.rank++] = label;
-  }
-  if (kept.rank == subscript->rank)
+  int numSummed = einsumPrivateLabels(*subscript, other, output, &kept, order);
+  if (numSummed == 0)
     return AC_OK;
-  for (int dim = 0; dim < kept.rank; ++dim)
-    order[dim] = kept.labels[dim];
-  for (int dim = 0; dim < subscript->rank; ++dim) {
-    int label = subscript->labels[dim];
-    if (!kept.has(label))
-      order[kept.rank + numSummed++] = label;
-  }
-  ac_tensor view = permutedView(operand, *subscript, order, subscript->rank);
+  ac_tensor view =
+      einsumPermutedView(operand, *subscript, order, subscript->rank);
   ac_tensor reduced;
   size_t bytes = static_cast<size_t>(productOfSizes(view.sizes, 0, kept.rank)) *
                  ac_dtype_size(operand->dtype);
@@ -277,41 +185,16 @@ ac_status contractPair(const ac_tensor *lhsIn, const ac_tensor *rhsIn,
           sumPrivateLabels(&rhs, &rhsSub, lhsSub, outSub, rhsReduced))
     return status;
 
-  int batch[AC_MAX_RANK], rows[AC_MAX_RANK], cols[AC_MAX_RANK],
-      contracted[AC_MAX_RANK];
-  int nb = 0, nm = 0, nn = 0, nk = 0;
-  for (int dim = 0; dim < outSub.rank; ++dim) {
-    int label = outSub.labels[dim];
-    bool inLhs = lhsSub.has(label), inRhs = rhsSub.has(label);
-    if (inLhs && inRhs)
-      batch[nb++] = label;
-    else if (inLhs)
-      rows[nm++] = label;
-    else
-      cols[nn++] = label;
-  }
-  for (int dim = 0; dim < lhsSub.rank; ++dim)
-    if (!outSub.has(lhsSub.labels[dim]))
-      contracted[nk++] = lhsSub.labels[dim];
-
-  int lhsOrder[AC_MAX_RANK], rhsOrder[AC_MAX_RANK], outOrder[AC_MAX_RANK];
-  auto append = [](int *order, int &count, const int *labels, int n) {
-    for (int i = 0; i < n; ++i)
-      order[count++] = labels[i];
-  };
-  int lhsRank = 0, rhsRank = 0, outRank = 0;
-  append(lhsOrder, lhsRank, batch, nb);
-  append(lhsOrder, lhsRank, rows, nm);
-  append(lhsOrder, lhsRank, contracted, nk);
-  append(rhsOrder, rhsRank, batch, nb);
-  append(rhsOrder, rhsRank, contracted, nk);
-  append(rhsOrder, rhsRank, cols, nn);
-  append(outOrder, outRank, batch, nb);
-  append(outOrder, outRank, rows, nm);
-  append(outOrder, outRank, cols, nn);
-  ac_tensor a = permutedView(&lhs, lhsSub, lhsOrder, lhsRank);
-  ac_tensor b = permutedView(&rhs, rhsSub, rhsOrder, rhsRank);
-  ac_tensor c = permutedView(out, outSub, outOrder, outRank);
+  const EinsumContraction groups = einsumContraction(lhsSub, rhsSub, outSub);
+  const int nb = groups.numBatch, nm = groups.numRows,
+            nk = groups.numContracted;
+  const int *lhsOrder = groups.lhsOrder, *rhsOrder = groups.rhsOrder,
+            *outOrder = groups.outOrder;
+  const int lhsRank = groups.lhsRank, rhsRank = groups.rhsRank,
+            outRank = groups.outRank;
+  ac_tensor a = einsumPermutedView(&lhs, lhsSub, lhsOrder, lhsRank);
+  ac_tensor b = einsumPermutedView(&rhs, rhsSub, rhsOrder, rhsRank);
+  ac_tensor c = einsumPermutedView(out, outSub, outOrder, outRank);
   const int64_t m = productOfSizes(a.sizes, nb, nb + nm);
   const int64_t k = productOfSizes(a.sizes, nb + nm, lhsRank);
   const int64_t n = productOfSizes(b.sizes, nb + nk, rhsRank);
@@ -404,51 +287,9 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
       return status;
   }
   Subscript subscripts[2], outSub;
-  if (ac_status status =
-          parseEquation(equation, num_inputs, subscripts, &outSub))
+  if (ac_status status = checkEinsumEquation(equation, inputs, num_inputs, out,
+                                             subscripts, &outSub))
     return status;
-
-  int64_t labelSize[kNumLabels];
-  std::fill(labelSize, labelSize + kNumLabels, int64_t{-1});
-  for (int i = 0; i < num_inputs; ++i) {
-    const ac_tensor *input = inputs[i];
-    if (subscripts[i].rank != input->rank)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: \"%s\" gives input %d %d labels but it is %s",
-                          kKernel, equation, i, subscripts[i].rank,
-                          describe(input).text);
-    for (int dim = 0; dim < input->rank; ++dim) {
-      int label = subscripts[i].labels[dim];
-      if (labelSize[label] >= 0 && labelSize[label] != input->sizes[dim])
-        return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                            "%s: \"%s\": label '%c' is %lld in input %d %s "
-                            "but %lld before",
-                            kKernel, equation, 'a' + label,
-                            static_cast<long long>(input->sizes[dim]), i,
-                            describe(input).text,
-                            static_cast<long long>(labelSize[label]));
-      labelSize[label] = input->sizes[dim];
-    }
-  }
-  if (outSub.rank != out->rank)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: \"%s\" gives the output %d labels but it is %s",
-                        kKernel, equation, outSub.rank, describe(out).text);
-  for (int dim = 0; dim < out->rank; ++dim) {
-    int label = outSub.labels[dim];
-    if (labelSize[label] < 0)
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: \"%s\": output label '%c' is in no input",
-                          kKernel, equation, 'a' + label);
-    if (labelSize[label] != out->sizes[dim])
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: \"%s\": label '%c' is %lld in the inputs but "
-                          "output %s has %lld",
-                          kKernel, equation, 'a' + label,
-                          static_cast<long long>(labelSize[label]),
-                          describe(out).text,
-                          static_cast<long long>(out->sizes[dim]));
-  }
   if (ac_tensor_num_elements(out) == 0)
     return AC_OK;
 
@@ -458,13 +299,9 @@ ac_status ac_einsum(const char *equation, const ac_tensor *const *inputs,
 
   // One operand: the output's labels first, then the summed ones.
   const Subscript &inSub = subscripts[0];
-  int order[AC_MAX_RANK], numSummed = 0;
-  for (int dim = 0; dim < outSub.rank; ++dim)
-    order[dim] = outSub.labels[dim];
-  for (int dim = 0; dim < inSub.rank; ++dim)
-    if (!outSub.has(inSub.labels[dim]))
-      order[outSub.rank + numSummed++] = inSub.labels[dim];
-  ac_tensor view = permutedView(inputs[0], inSub, order, inSub.rank);
+  int order[AC_MAX_RANK];
+  int numSummed = einsumSingleOperandOrder(inSub, outSub, order);
+  ac_tensor view = einsumPermutedView(inputs[0], inSub, order, inSub.rank);
   if (numSummed == 0)
     copyStrided(&view, out);
   else
