@@ -86,6 +86,7 @@ typename Element::Storage *typedData(const ac_tensor *tensor) {
 using autochunk::runtime::broadcastView;
 using autochunk::runtime::checkFusedActivation;
 using autochunk::runtime::checkOutput;
+using autochunk::runtime::checkReduceArguments;
 using autochunk::runtime::checkSameDtype;
 using autochunk::runtime::checkSameShape;
 using autochunk::runtime::checkScaleMaskSoftmaxArguments;

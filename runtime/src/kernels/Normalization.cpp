@@ -296,64 +296,10 @@ ac_status ac_reduce(ac_reduce_kind kind, const ac_tensor *in, ac_tensor *out,
                         kernel, static_cast<int>(kind));
   if (ac_status status = checkInput(kernel, "input", in))
     return status;
-  if (ac_status status = checkOutput(kernel, "output", out))
+  ac_tensor inView, outView;
+  if (ac_status status = checkReduceArguments(kernel, in, out, axes, num_axes,
+                                              keep_dims, &inView, &outView))
     return status;
-  if (ac_status status = checkSameDtype(kernel, "input", in, "output", out))
-    return status;
-  if (num_axes < 1 || !axes)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: needs at least one axis", kernel);
-  bool isReduced[AC_MAX_RANK] = {false};
-  for (int i = 0; i < num_axes; ++i) {
-    if (axes[i] < 0 || axes[i] >= in->rank || (i > 0 && axes[i] <= axes[i - 1]))
-      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                          "%s: axes must increase strictly within [0, %d) for "
-                          "input %s; axis %d is %lld",
-                          kernel, in->rank, describe(in).text, i,
-                          static_cast<long long>(axes[i]));
-    isReduced[axes[i]] = true;
-  }
-  // The view of `in` with kept dimensions first, and out's kept dimensions.
-  ac_tensor inView = *in, outView = *out;
-  int64_t expected[AC_MAX_RANK];
-  int expectedRank = 0, kept = 0;
-  for (int dim = 0; dim < in->rank; ++dim) {
-    if (isReduced[dim]) {
-      if (keep_dims)
-        expected[expectedRank++] = 1;
-      continue;
-    }
-    expected[expectedRank++] = in->sizes[dim];
-    inView.sizes[kept] = in->sizes[dim];
-    inView.strides[kept] = in->strides[dim];
-    ++kept;
-  }
-  bool outMatches = out->rank == expectedRank;
-  for (int dim = 0; outMatches && dim < expectedRank; ++dim)
-    outMatches = out->sizes[dim] == expected[dim];
-  if (!outMatches)
-    return ac_set_error(
-        AC_ERROR_INVALID_ARGUMENT, "%s: output %s must be %s (input %s%s)",
-        kernel, describe(out).text, describeSizes(expected, expectedRank).text,
-        describe(in).text, keep_dims ? ", reduced axes kept" : "");
-  for (int dim = 0, reduced = 0; dim < in->rank; ++dim) {
-    if (!isReduced[dim])
-      continue;
-    inView.sizes[kept + reduced] = in->sizes[dim];
-    inView.strides[kept + reduced] = in->strides[dim];
-    ++reduced;
-  }
-  if (keep_dims) {
-    int outKept = 0;
-    for (int dim = 0; dim < out->rank; ++dim) {
-      if (isReduced[dim])
-        continue;
-      outView.sizes[outKept] = out->sizes[dim];
-      outView.strides[outKept] = out->strides[dim];
-      ++outKept;
-    }
-    outView.rank = outKept;
-  }
   reduceTrailing(kind, &inView, num_axes, &outView);
   return AC_OK;
 }

@@ -63,6 +63,15 @@ ac_status checkSigmoidGateArguments(const char *kernel, const ac_tensor *gate,
 // silu).
 ac_status checkFusedActivation(const char *kernel, ac_unary_kind activation);
 
+// ac_reduce after its input passed checkInput: the output, the dtypes, the
+// axes (strictly increasing, in range) and the output's shape; `inView` is
+// the input with its kept dims first and its reduced dims last, `outView`
+// the output without its kept size-1 dims (keep_dims).
+ac_status checkReduceArguments(const char *kernel, const ac_tensor *in,
+                               const ac_tensor *out, const int64_t *axes,
+                               int num_axes, int keep_dims, ac_tensor *inView,
+                               ac_tensor *outView);
+
 } // namespace autochunk::runtime
 
 #endif // AUTOCHUNK_RUNTIME_KERNELS_TENSORCHECKS_H
