@@ -338,7 +338,8 @@ ac_status batchedGemm(const char *kernel, int numBatch, const ac_tensor *a,
 } // namespace autochunk::runtime::cuda
 
 //===----------------------------------------------------------------------===//
-// Einsum (the CPU kernel's parsing and validation)
+// Einsum (the equation, checks and label orders shared with the CPU kernel,
+// EinsumLabels.h)
 //===----------------------------------------------------------------------===//
 
 namespace {
