@@ -483,6 +483,24 @@ void callScaleMaskSoftmax(ac_dtype dtype, int64_t inRank, void *in,
               output);
 }
 
+void callAttention(ac_dtype dtype, int64_t qRank, void *q, int64_t kRank,
+                   void *k, int64_t vRank, void *v, int64_t biasRank,
+                   void *bias, int64_t rowOffset, int64_t outRank, void *out,
+                   double scale, int64_t causal, int64_t diagonal,
+                   int64_t hasBias) {
+  KernelCall call("attention", dtype);
+  ac_tensor query, key, value, biases, output;
+  if (!call.shouldRun() || !call.view("query", qRank, q, query) ||
+      !call.view("key", kRank, k, key) ||
+      !call.view("value", vRank, v, value) ||
+      (hasBias && !call.view("bias", biasRank, bias, biases)) ||
+      !call.view("output", outRank, out, output))
+    return;
+  call.finish(ac_attention(&query, &key, &value, hasBias ? &biases : nullptr,
+                           &output, scale, causal != 0, rowOffset, diagonal),
+              output);
+}
+
 void callLinearActivation(const char *kernel, ac_dtype dtype,
                           ac_unary_kind activation, int64_t inRank, void *in,
                           int64_t weightRank, void *weight, int64_t biasRank,
@@ -692,6 +710,13 @@ void memrefCopy(int64_t elementSize, ac_unranked_memref *source,
       int64_t causal, int64_t diagonal, int64_t has_bias) {                    \
     callScaleMaskSoftmax(DTYPE, ir, in, br, bias, row_offset, col_offset,      \
                          outr, out, factor, causal, diagonal, has_bias);       \
+  }                                                                            \
+  void ac_kernel_attention_##SUFFIX(                                           \
+      int64_t qr, void *q, int64_t kr, void *k, int64_t vr, void *v,           \
+      int64_t br, void *bias, int64_t row_offset, int64_t outr, void *out,     \
+      double scale, int64_t causal, int64_t diagonal, int64_t has_bias) {      \
+    callAttention(DTYPE, qr, q, kr, k, vr, v, br, bias, row_offset, outr, out, \
+                  scale, causal, diagonal, has_bias);                          \
   }                                                                            \
   void ac_kernel_linear_relu_##SUFFIX(int64_t ir, void *in, int64_t wr,        \
                                       void *w, int64_t br, void *b,            \

@@ -145,6 +145,58 @@ ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
   return AC_OK;
 }
 
+ac_status checkAttentionArguments(const char *kernel, const ac_tensor *q,
+                                  const ac_tensor *k, const ac_tensor *v,
+                                  const ac_tensor *bias, const ac_tensor *out,
+                                  ac_tensor *biasView) {
+  if (ac_status status = checkOutput(kernel, "output", out))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "query", q, "key", k))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "query", q, "value", v))
+    return status;
+  if (ac_status status = checkSameDtype(kernel, "query", q, "output", out))
+    return status;
+  if (bias)
+    if (ac_status status = checkSameDtype(kernel, "query", q, "bias", bias))
+      return status;
+  const int rank = q->rank;
+  if (rank < 2 || k->rank != rank || v->rank != rank || out->rank != rank)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: query %s, key %s, value %s and output %s need "
+                        "one rank >= 2",
+                        kernel, describe(q).text, describe(k).text,
+                        describe(v).text, describe(out).text);
+  bool leadingAgree = true;
+  for (int dim = 0; dim < rank - 2; ++dim)
+    leadingAgree = leadingAgree && k->sizes[dim] == q->sizes[dim] &&
+                   v->sizes[dim] == q->sizes[dim] &&
+                   out->sizes[dim] == q->sizes[dim];
+  const int64_t queries = q->sizes[rank - 2], depth = q->sizes[rank - 1];
+  const int64_t keys = k->sizes[rank - 2];
+  if (!leadingAgree || k->sizes[rank - 1] != depth ||
+      v->sizes[rank - 2] != keys || out->sizes[rank - 2] != queries ||
+      out->sizes[rank - 1] != v->sizes[rank - 1])
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: query %s, key %s, value %s and output %s do not "
+                        "form [..., M, D], [..., N, D], [..., N, E] -> "
+                        "[..., M, E]",
+                        kernel, describe(q).text, describe(k).text,
+                        describe(v).text, describe(out).text);
+  if (bias) {
+    int64_t logits[AC_MAX_RANK];
+    for (int dim = 0; dim < rank; ++dim)
+      logits[dim] = q->sizes[dim];
+    logits[rank - 1] = keys;
+    if (!broadcastView(bias, rank, logits, biasView))
+      return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                          "%s: bias %s does not broadcast to the logits %s",
+                          kernel, describe(bias).text,
+                          describeSizes(logits, rank).text);
+  }
+  return AC_OK;
+}
+
 ac_status checkSigmoidGateArguments(const char *kernel, const ac_tensor *gate,
                                     const ac_tensor *value,
                                     const ac_tensor *out, ac_tensor *gateView,

@@ -53,6 +53,14 @@ ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
                                          const ac_tensor *bias,
                                          const ac_tensor *out, int causal,
                                          ac_tensor *biasView);
+// ac_attention after q, k, v and bias passed checkInput: the output, the
+// dtypes, the ranks (>= 2, equal), the shared leading dimensions, D and N
+// agreeing between q, k and v, the output's shape [..., M, E], and the bias
+// broadcast to [..., M, N] (into `biasView`, rank of q).
+ac_status checkAttentionArguments(const char *kernel, const ac_tensor *q,
+                                  const ac_tensor *k, const ac_tensor *v,
+                                  const ac_tensor *bias, const ac_tensor *out,
+                                  ac_tensor *biasView);
 // ac_sigmoid_gate: the output, the dtypes, and both operands broadcast to
 // the output (into `gateView` and `valueView`).
 ac_status checkSigmoidGateArguments(const char *kernel, const ac_tensor *gate,

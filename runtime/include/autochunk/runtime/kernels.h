@@ -197,6 +197,30 @@ ac_status ac_linear_activation(const ac_tensor *input, const ac_tensor *weight,
 ac_status ac_sigmoid_gate(const ac_tensor *gate, const ac_tensor *value,
                           ac_tensor *out);
 
+/* Fused attention, never materializing the logits:
+ *   out[b, i, :] = sum_j p[b, i, j] v[b, j, :],
+ *   p[b, i, :]   = softmax_j(t[b, i, :]),
+ *   t[b, i, j]   = scale * sum_d q[b, i, d] k[b, j, d]
+ *                  (-inf where causal and j > i + row_offset + diagonal)
+ *                  + bias[b, i, j]
+ * over the last two dimensions; b stands for the leading (batch) dimensions,
+ * which q, k, v and out share exactly (no broadcasting). q is [..., M, D],
+ * k [..., N, D], v [..., N, E], out [..., M, E]; `bias` may be NULL, else it
+ * broadcasts numpy-style to [..., M, N]. `row_offset` is where row 0 of q
+ * sits in the full query sequence (a chunk of queries passes its start), so
+ * the causal mask of a chunk is the full mask's slice. All tensors have one
+ * dtype; products and sums are accumulated in f32 whatever the dtype.
+ * Each query row is computed alone in a fixed order: its bits do not depend
+ * on which other rows one call computes (chunked and unchunked executables
+ * agree bit for bit), nor on the thread count. The result is NOT the bits
+ * of the unfused matmul/scale/mask/add/softmax/matmul sequence. A row whose
+ * keys are all masked is undefined (as in PyTorch). `out` may not overlap
+ * an input. */
+ac_status ac_attention(const ac_tensor *q, const ac_tensor *k,
+                       const ac_tensor *v, const ac_tensor *bias,
+                       ac_tensor *out, double scale, int causal,
+                       int64_t row_offset, int64_t diagonal);
+
 /*===--------------------------- End of fused kernels ---------------------===*/
 
 #ifdef __cplusplus

@@ -36,6 +36,10 @@
  *   scale_mask_softmax  (in, bias, int64 row_offset, int64 col_offset, out,
  *                        double factor, int64 causal, int64 diagonal,
  *                        int64 has_bias)  bias repeats in when has_bias is 0
+ *   attention        (q, k, v, bias, int64 row_offset, out, double scale,
+ *                     int64 causal, int64 diagonal, int64 has_bias)
+ *                     softmax(scale q k^T, masked, + bias) v; bias repeats q
+ *                     when has_bias is 0
  *   linear_relu linear_silu  (input, weight, bias, out)
  *   linear_gelu      (input, weight, bias, out, int64 tanh_approximation)
  *   sigmoid_gate     (gate, value, out)  sigmoid(gate) * value, broadcasting
@@ -125,6 +129,10 @@ const char *ac_abi_error_message(void);
   void ac_kernel_scale_mask_softmax_##SUFFIX(                                  \
       int64_t, void *, int64_t, void *, int64_t row_offset,                    \
       int64_t col_offset, int64_t, void *, double factor, int64_t causal,      \
+      int64_t diagonal, int64_t has_bias);                                     \
+  void ac_kernel_attention_##SUFFIX(                                           \
+      int64_t, void *, int64_t, void *, int64_t, void *, int64_t, void *,      \
+      int64_t row_offset, int64_t, void *, double scale, int64_t causal,       \
       int64_t diagonal, int64_t has_bias);                                     \
   void ac_kernel_linear_relu_##SUFFIX(int64_t, void *, int64_t, void *,        \
                                       int64_t, void *, int64_t, void *);       \
