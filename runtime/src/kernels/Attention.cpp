@@ -19,8 +19,13 @@
 //    whole or cut by the edge of a chunk, so even 0 * inf or a -0 sum come
 //    out alike;
 //  * the softmax of a row reads only that row: f32 maximum, f32
-//    exponentials, and their sum in f64 over eight lanes (key j in lane
-//    j % 8, lanes added in a fixed tree).
+//    exponentials (a polynomial whose bits are the same in every vector
+//    width), and their sum in f64 over eight lanes (key j in lane j % 8,
+//    lanes added in a fixed tree); the row's P v is divided by that sum and
+//    rounded to the dtype once.
+// Inputs of any dtype and strides are loaded into contiguous f32 scratch
+// (K transposed) per batch and per block, which also keeps the GEMM's
+// operand packing cheap.
 //
 //===----------------------------------------------------------------------===//
 
@@ -207,6 +212,9 @@ public:
                        firstBlock + 1) {}
 
   ac_status run() {
+    // Threads split the blocks; the GEMMs inside a block then run on their
+    // thread (an OpenMP region nested in parallelFor's is inactive, as
+    // batchedGemm also relies on), and any split gives the same bits.
     const int64_t items = batches * blocksPerBatch;
     const int64_t workPerItem = 2 * kRowBlock * keys * (depth + valueDepth);
     parallelFor(items, workPerItem, [&](int64_t begin, int64_t end) {
