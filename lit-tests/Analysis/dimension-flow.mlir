@@ -238,6 +238,23 @@ func.func @causal_mask(%s: tensor<12x128x128xf32>, %chunk: tensor<12x32x128xf32>
   return
 }
 
+// Attention: leading dims and the query rows flow (a bias [heads, M, N]
+// under [batch, heads, M, N] logits joins them where it has the extent); E
+// flows from the value; D and the keys are reduced.
+// CHECK-LABEL: dimension flow of @attention
+// CHECK-NEXT: graph.attention result 0: d0 <- {op0.d0, op1.d0, op2.d0}, d1 <- {op0.d1, op1.d1, op2.d1, op3.d0}, d2 <- {op0.d2, op3.d1}, d3 <- {op2.d3}
+// CHECK-NEXT: graph.attention reduced: op0.d3, op1.d3, op1.d2, op2.d2, op3.d2
+// CHECK-NEXT: graph.attention result 0: d0 <- {op0.d0, op1.d0, op2.d0}, d1 <- {op0.d1}, d2 <- {op2.d2}
+// CHECK-NEXT: graph.attention reduced: op0.d2, op1.d2, op1.d1, op2.d1
+func.func @attention(%q: tensor<4x8x24x16xf32>, %v: tensor<4x8x24x32xf32>,
+                     %b: tensor<8x24x24xf32>, %qc: tensor<12x32x64xf32>,
+                     %k: tensor<12x128x64xf32>, %vc: tensor<12x128x16xf32>,
+                     %i: index) {
+  %0 = graph.attention %q, %q, %v bias(%b : tensor<8x24x24xf32>) {scale = 1.0 : f64} : tensor<4x8x24x16xf32>, tensor<4x8x24x16xf32>, tensor<4x8x24x32xf32> -> tensor<4x8x24x32xf32>
+  %1 = graph.attention %qc, %k, %vc row_offset(%i) {causal, scale = 0.125 : f64} : tensor<12x32x64xf32>, tensor<12x128x64xf32>, tensor<12x128x16xf32> -> tensor<12x32x16xf32>
+  return
+}
+
 // Ops without the interface are barriers, not errors; scalar ops are skipped.
 // CHECK-LABEL: dimension flow of @barriers
 // CHECK-NEXT: tensor.empty barrier: does not implement DimensionFlowOpInterface

@@ -3,7 +3,8 @@
 // RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin %s | FileCheck %s --check-prefix=ROUNDTRIP
 // RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --mlir-disable-threading --pass-pipeline="builtin.module(func.func(autochunk-test-print-dimension-flow))" %s -o /dev/null | FileCheck %s --check-prefix=FLOW
 // RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --pass-pipeline="builtin.module(func.func(autochunk-chunk{memory-budget=0.7x}))" %s | FileCheck %s --check-prefix=CHUNK
-// RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --pass-pipeline="builtin.module(autochunk-pipeline{memory-budget=0.7x lower-to-llvm=false})" %s | FileCheck %s --check-prefix=PIPELINE
+// RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --pass-pipeline="builtin.module(autochunk-pipeline{memory-budget=0.7x fuse-attention=false lower-to-llvm=false})" %s | FileCheck %s --check-prefix=PIPELINE
+// RUN: %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --pass-pipeline="builtin.module(autochunk-pipeline{lower-to-llvm=false})" %s | FileCheck %s --check-prefix=FUSED
 // A pipeline that names a pass nobody registered: a clear error, exit 1.
 // RUN: not %stock_mlir_opt --load-dialect-plugin=%autochunk_plugin --load-pass-plugin=%autochunk_plugin --pass-pipeline="builtin.module(autochunk-no-such-pass)" %s 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 
@@ -16,6 +17,11 @@
 // PIPELINE: autochunk.arena_bytes
 // PIPELINE: scf.for
 // PIPELINE: kernel.call "scale_mask_softmax"
+// By default the pipeline fuses the attention chain into one kernel that
+// never stores the logits.
+// FUSED: autochunk.arena_bytes = 320 : i64
+// FUSED-NOT: kernel.call "scale_mask_softmax"
+// FUSED: kernel.call "attention"
 // UNKNOWN: 'autochunk-no-such-pass' does not refer to a registered pass or pass pipeline
 func.func @attention(%q: tensor<2x10x4xf32> {graph.name = "q", graph.role = "input"},
                      %k: tensor<2x10x4xf32> {graph.name = "k", graph.role = "input"},

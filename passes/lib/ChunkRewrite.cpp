@@ -308,6 +308,19 @@ private:
         mask.getRowOffsetMutable().assign(shifted(mask.getRowOffset()));
       else if (dim == rank - 1)
         mask.getColOffsetMutable().assign(shifted(mask.getColOffset()));
+    } else if (auto attention = dyn_cast<graph::AttentionOp>(clone)) {
+      // A chunk of query rows starts `offset` rows down the causal mask.
+      int64_t dim = region.chunkDims.lookup(op->getResult(0));
+      int64_t rank = attention.getType().getRank();
+      if (attention.getCausal() && dim == rank - 2) {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPoint(attention);
+        Value rowOffset = offset;
+        if (Value existing = attention.getRowOffset())
+          rowOffset = arith::AddIOp::create(builder, attention.getLoc(),
+                                            existing, offset);
+        attention.getRowOffsetMutable().assign(rowOffset);
+      }
     }
   }
 

@@ -83,6 +83,21 @@ double flopsOf(Operation *op) {
           points *= static_cast<double>(size);
         return (einsum.getInputs().size() == 2 ? 2 : 1) * points;
       })
+      .Case([&](graph::AttentionOp attention) {
+        // Q K^T and P V (2 FLOPs per multiply-add) and the softmax (4 per
+        // logit, the scale, mask and bias folded in) over every logit; a
+        // causal mask leaves about half the logits to compute.
+        auto query = attention.getQuery().getType();
+        auto value = attention.getValue().getType();
+        int64_t rank = query.getRank();
+        double logits = elementsOf(query) /
+                        static_cast<double>(query.getDimSize(rank - 1)) *
+                        static_cast<double>(value.getDimSize(rank - 2));
+        double perLogit =
+            2.0 * static_cast<double>(query.getDimSize(rank - 1)) +
+            2.0 * static_cast<double>(value.getDimSize(rank - 1)) + 4.0;
+        return logits * perLogit * (attention.getCausal() ? 0.5 : 1.0);
+      })
       .Case([&](graph::SoftmaxOp) { return 4 * resultElements; })
       .Case([&](linalg::SoftmaxOp) { return 4 * resultElements; })
       .Case([&](linalg::LinalgOp linalgOp) { return linalgFlops(linalgOp); })
@@ -129,8 +144,9 @@ OpCost autochunk::estimateChunkOpCost(Operation *op,
   cost.flops = flopsOf(op) * fraction;
   // Contractions pack their operands before computing, on every call: a
   // chunk loop packs an operand it reads whole once per chunk.
-  bool packs = isa<graph::MatmulOp, graph::LinearOp, graph::EinsumOp,
-                   linalg::MatmulOp, linalg::BatchMatmulOp>(op);
+  bool packs =
+      isa<graph::MatmulOp, graph::LinearOp, graph::EinsumOp, graph::AttentionOp,
+          linalg::MatmulOp, linalg::BatchMatmulOp>(op);
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     bool sliced = index < operandSliced.size() && operandSliced[index];
     double bytes = bytesOf(operand.getType()) * (sliced ? fraction : 1.0);

@@ -65,6 +65,12 @@ DictionaryAttr kernelParams(Operation *op) {
       })
       .Case([&](graph::CausalMaskOp mask) {
         add("diagonal", mask.getDiagonalAttr());
+      })
+      .Case([&](graph::AttentionOp attention) {
+        add("scale", attention.getScaleAttr());
+        add("causal", b.getBoolAttr(attention.getCausal()));
+        add("diagonal", attention.getDiagonalAttr());
+        add("has_bias", b.getBoolAttr(bool(attention.getBias())));
       });
   return b.getDictionaryAttr(params);
 }
@@ -442,6 +448,16 @@ FailureOr<Value> lowerOp(RewriterBase &rewriter, Operation *op) {
     inputs = {mask.getInput(),
               mask.getRowOffset() ? mask.getRowOffset() : zero(),
               mask.getColOffset() ? mask.getColOffset() : zero()};
+  }
+  if (auto attention = dyn_cast<graph::AttentionOp>(op)) {
+    // One signature: without a bias the query stands in for it (has_bias
+    // says to ignore it), and the row offset is always passed.
+    Value rowOffset = attention.getRowOffset();
+    if (!rowOffset)
+      rowOffset = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value bias = attention.getBias();
+    inputs = {attention.getQuery(), attention.getKey(), attention.getValue(),
+              bias ? bias : attention.getQuery(), rowOffset};
   }
   Value destination = chooseDestination(rewriter, op);
   auto call = kernel::CallOp::create(

@@ -78,9 +78,18 @@ static void addLoweringSteps(OpPassManager &pm, LoweringStep last) {
       llvm::report_fatal_error("an AutoChunk lowering step does not parse");
 }
 
+std::string autochunk::getGraphPreparationPipeline(bool fuseAttention) {
+  // Attention fuses after canonicalization has folded scales and identity
+  // ops out of its chains.
+  std::string pipeline = "canonicalize,func.func(autochunk-einsum-batch-major";
+  if (fuseAttention)
+    pipeline += ",autochunk-fuse-attention";
+  return pipeline + ")";
+}
+
 void autochunk::buildAutoChunkPipeline(
     OpPassManager &pm, const AutoChunkPipelineOptions &options) {
-  std::string pipeline = "canonicalize,func.func(autochunk-einsum-batch-major)";
+  std::string pipeline = getGraphPreparationPipeline(options.fuseAttention);
   if (!options.memoryBudget.empty())
     pipeline +=
         ",func.func(autochunk-chunk{memory-budget=" + options.memoryBudget +

@@ -22,15 +22,28 @@ import numpy as np
 
 from e2e_support import Tally, describe, fresh_dir, run
 
+# (graph arguments, chunk-compile flags). Fused attention (the default) never
+# stores the logits; the unfused cases keep the logits' chunk loops (causal
+# mask offsets, the fused softmax) covered.
 MODELS = {
-    "gpt": ["gpt", "--seq", "37", "--hidden", "24", "--heads", "3",
-            "--layers", "2", "--causal"],
-    # 49 patches + the class token: attention, not the patch embedding,
-    # holds the peak.
-    "vit": ["vit", "--image", "56", "--patch", "8", "--hidden", "12",
-            "--heads", "3", "--layers", "2", "--classes", "5"],
-    "evoformer": ["evoformer", "--n-seq", "5", "--n-res", "11", "--c-m", "16",
-                  "--c-z", "12", "--blocks", "1"],
+    "gpt": (["gpt", "--seq", "37", "--hidden", "24", "--heads", "3",
+             "--layers", "2", "--causal"], []),
+    "gpt-unfused": (["gpt", "--seq", "37", "--hidden", "24", "--heads", "3",
+                     "--layers", "2", "--causal"], ["--fuse-attention=false"]),
+    # 64 patches + the class token; with attention fused the MLP's hidden
+    # layer holds the peak.
+    "vit": (["vit", "--image", "32", "--patch", "4", "--hidden", "24",
+             "--heads", "3", "--layers", "2", "--classes", "5"], []),
+    # 49 patches + the class token: unfused, attention, not the patch
+    # embedding, holds the peak.
+    "vit-unfused": (["vit", "--image", "56", "--patch", "8", "--hidden", "12",
+                     "--heads", "3", "--layers", "2", "--classes", "5"],
+                    ["--fuse-attention=false"]),
+    "evoformer": (["evoformer", "--n-seq", "5", "--n-res", "11", "--c-m", "16",
+                   "--c-z", "12", "--blocks", "1"], []),
+    "evoformer-unfused": (["evoformer", "--n-seq", "5", "--n-res", "11",
+                           "--c-m", "16", "--c-z", "12", "--blocks", "1"],
+                          ["--fuse-attention=false"]),
 }
 BUDGETS = ["0.8x", "0.6x", "0.45x"]
 
@@ -49,12 +62,12 @@ def main():
     chunk_models, chunk_compile, scratch = sys.argv[1:4]
     tally = Tally()
     fresh_dir(scratch)
-    for model, args in MODELS.items():
+    for model, (args, flags) in MODELS.items():
         graph = os.path.join(scratch, model + ".mlir")
         result = run([chunk_models, *args, "-o", graph])
         tally.check(result.returncode == 0, f"{model}: built", describe(result))
         full_exe = os.path.join(scratch, model + "-full")
-        result = run([chunk_compile, graph, "-o", full_exe])
+        result = run([chunk_compile, graph, *flags, "-o", full_exe])
         if not tally.check(result.returncode == 0, f"{model}: compiles",
                            describe(result)):
             continue
@@ -69,7 +82,8 @@ def main():
             label = f"{model} at {budget}"
             exe = os.path.join(scratch, f"{model}-{budget}")
             plan_path = exe + ".plan.json"
-            result = run([chunk_compile, graph, "--memory-budget=" + budget,
+            result = run([chunk_compile, graph, *flags,
+                          "--memory-budget=" + budget,
                           "--plan-out", plan_path, "-o", exe])
             if result.returncode != 0:
                 # An unreachable budget is an error that says why, and leaves

@@ -62,6 +62,11 @@ static cl::opt<std::string>
     target("target",
            cl::desc("The cost model's target for chunking: cpu or h100"),
            cl::init("cpu"), cl::cat(category));
+static cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    cl::desc("Fuse attention chains into one kernel that never stores the "
+             "logits (default on)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> noChunk("no-chunk", cl::desc("Compile without chunking"),
                              cl::init(false), cl::cat(category));
 static cl::opt<std::string> planOut("plan-out",
@@ -146,6 +151,7 @@ int main(int argc, char **argv) {
   if (!noChunk)
     options.memoryBudget = memoryBudget;
   options.target = target;
+  options.fuseAttention = fuseAttention;
   if (failed(runPipeline(*module, options, *interface)))
     return 1;
 

@@ -17,6 +17,7 @@
 #include "autochunk/Passes/ChunkSearch.h"
 #include "autochunk/Passes/CostModel.h"
 #include "autochunk/Passes/MemoryEstimate.h"
+#include "autochunk/Passes/Pipelines.h"
 #include "autochunk/Passes/Registration.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -71,6 +72,11 @@ static cl::opt<std::string> targetName("target",
                                        cl::desc("Cost model target: cpu or "
                                                 "h100"),
                                        cl::init("cpu"), cl::cat(category));
+static cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    cl::desc("Fuse attention chains first, as chunk-compile does (default "
+             "on)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<std::string> formatName("format",
                                        cl::desc("Output format: text, json or "
                                                 "svg"),
@@ -717,9 +723,12 @@ int main(int argc, char **argv) {
       readModelFile(inputPath, context, sourceMgr, errorMessage);
   if (!module)
     return errorMessage.empty() ? 1 : fail(errorMessage);
-  PassManager canonicalize(&context, ModuleOp::getOperationName());
-  canonicalize.addPass(createCanonicalizerPass());
-  if (failed(canonicalize.run(*module)))
+  // The graph chunk-compile plans: canonicalized, einsums batch-major,
+  // attention fused.
+  PassManager prepare(&context, ModuleOp::getOperationName());
+  if (failed(parsePassPipeline(getGraphPreparationPipeline(fuseAttention),
+                               prepare)) ||
+      failed(prepare.run(*module)))
     return 1;
   FailureOr<func::FuncOp> func = findModelFunction(*module);
   if (failed(func))

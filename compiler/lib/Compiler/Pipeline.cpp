@@ -204,14 +204,15 @@ FailureOr<ModelInterface> autochunk::extractModelInterface(ModuleOp module) {
 
 /// The pass pipeline that takes the module from the phase before `phase` to
 /// `phase`: canonicalization for the graph, then the shared lowering steps.
-static StringRef phasePipeline(Phase phase) {
+static std::string phasePipeline(Phase phase, const CompileOptions &options) {
   static_assert(static_cast<int>(Phase::LLVM) - 1 ==
                     static_cast<int>(LoweringStep::LLVM),
                 "every phase after graph is one lowering step");
   if (phase == Phase::Graph)
-    return "canonicalize,func.func(autochunk-einsum-batch-major)";
+    return getGraphPreparationPipeline(options.fuseAttention);
   return getLoweringPipeline(
-      static_cast<LoweringStep>(static_cast<int>(phase) - 1));
+             static_cast<LoweringStep>(static_cast<int>(phase) - 1))
+      .str();
 }
 
 /// Fails loudly, naming the first op that breaks the phase's contract.
@@ -396,7 +397,7 @@ LogicalResult autochunk::runPipeline(ModuleOp module,
   for (int index = 0; index <= static_cast<int>(options.compileTo); ++index) {
     Phase phase = static_cast<Phase>(index);
     PassManager pm(module->getName());
-    if (failed(parsePassPipeline(phasePipeline(phase), pm)))
+    if (failed(parsePassPipeline(phasePipeline(phase, options), pm)))
       return emitError(module.getLoc())
              << "internal error: bad pipeline for phase '" << phaseName(phase)
              << "'";

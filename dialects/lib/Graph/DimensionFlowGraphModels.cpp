@@ -366,6 +366,52 @@ FailureOr<DimensionFlow> flowOf(CausalMaskOp op) {
   return identityFlow(op);
 }
 
+FailureOr<DimensionFlow> flowOf(AttentionOp op) {
+  // Leading dimensions and the query rows flow; the key dimension is the
+  // softmax's and the products', and D is contracted, so both are reduced.
+  // A chunk of query rows is masked right once row_offset says where it
+  // starts, which the chunk rewrite sets; the index operand is never sliced.
+  ArrayRef<int64_t> result = shapeOf(op.getResult());
+  ArrayRef<int64_t> query = shapeOf(op.getQuery());
+  int64_t rank = result.size();
+  if (rank < 2 || static_cast<int64_t>(query.size()) != rank ||
+      static_cast<int64_t>(shapeOf(op.getKey()).size()) != rank ||
+      static_cast<int64_t>(shapeOf(op.getValue()).size()) != rank)
+    return failure();
+  constexpr unsigned queryOperand = 0, keyOperand = 1, valueOperand = 2,
+                     biasOperand = 3;
+  DimensionFlow flow = singleResultFlow(rank);
+  MutableArrayRef<ResultDimFlow> dims = flow.results[0];
+  for (int64_t dim = 0; dim < rank - 1; ++dim) {
+    dims[dim] = ResultDimFlow::flows({{queryOperand, dim}});
+    if (dim < rank - 2) {
+      dims[dim].sources.push_back({keyOperand, dim});
+      dims[dim].sources.push_back({valueOperand, dim});
+    }
+  }
+  dims[rank - 1] = ResultDimFlow::flows({{valueOperand, rank - 1}});
+  flow.reduced = {{queryOperand, rank - 1},
+                  {keyOperand, rank - 1},
+                  {keyOperand, rank - 2},
+                  {valueOperand, rank - 2}};
+  if (Value bias = op.getBias()) {
+    // The bias aligns with the logits [..., M, N]: its dimensions up to M
+    // flow with the result's, its N dimension is reduced.
+    SmallVector<int64_t> logits(query);
+    logits.back() = shapeOf(op.getKey())[rank - 2];
+    ArrayRef<int64_t> biasShape = shapeOf(bias);
+    if (static_cast<int64_t>(biasShape.size()) > rank)
+      return failure();
+    addBroadcastSources(ArrayRef<int64_t>(logits).drop_back(), dims.drop_back(),
+                        biasOperand,
+                        biasShape.empty() ? biasShape : biasShape.drop_back());
+    if (!biasShape.empty() && biasShape.back() == logits.back())
+      flow.reduced.push_back(
+          {biasOperand, static_cast<int64_t>(biasShape.size()) - 1});
+  }
+  return flow;
+}
+
 /// The interface for graph op `OpTy`: elementwise ops are the identity,
 /// broadcasting binary ops share one rule, the rest have their own flowOf.
 template <typename OpTy>
@@ -373,14 +419,25 @@ struct GraphDimensionFlowModel : public DimensionFlowOpInterface::ExternalModel<
                                      GraphDimensionFlowModel<OpTy>, OpTy> {
   FailureOr<DimensionFlow> computeDimensionFlow(Operation *op) const {
     // Every graph op has one ranked tensor result, and every operand is a
-    // ranked tensor but the causal mask's index offsets; anything else did
-    // not verify and is a barrier.
+    // ranked tensor but the causal mask's and attention's index offsets;
+    // anything else did not verify and is a barrier.
     if (op->getNumResults() != 1 ||
         !isa<RankedTensorType>(op->getResult(0).getType()))
       return failure();
     if constexpr (std::is_same_v<OpTy, CausalMaskOp>) {
       if (op->getNumOperands() < 1 ||
           !isa<RankedTensorType>(op->getOperand(0).getType()))
+        return failure();
+    } else if constexpr (std::is_same_v<OpTy, AttentionOp>) {
+      // The row offset is an index; query, key, value and bias are tensors.
+      auto attention = cast<AttentionOp>(op);
+      SmallVector<Value, 4> tensors = {attention.getQuery(), attention.getKey(),
+                                       attention.getValue()};
+      if (attention.getBias())
+        tensors.push_back(attention.getBias());
+      if (!llvm::all_of(tensors, [](Value tensor) {
+            return isa<RankedTensorType>(tensor.getType());
+          }))
         return failure();
     } else {
       if (op->getNumOperands() < 1 && !std::is_same_v<OpTy, ConstantOp>)

@@ -837,5 +837,76 @@ LogicalResult CausalMaskOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  if (failed(checkOperandCount(location, "attention", adaptor.getOperands(), 3,
+                               5)))
+    return failure();
+  SmallVector<Value, 4> tensors = {adaptor.getQuery(), adaptor.getKey(),
+                                   adaptor.getValue()};
+  if (adaptor.getBias())
+    tensors.push_back(adaptor.getBias());
+  FailureOr<Type> elementType =
+      commonElementType(location, "attention", tensors);
+  if (failed(elementType))
+    return failure();
+  ArrayRef<int64_t> query = getRankedType(adaptor.getQuery()).getShape();
+  ArrayRef<int64_t> key = getRankedType(adaptor.getKey()).getShape();
+  ArrayRef<int64_t> value = getRankedType(adaptor.getValue()).getShape();
+  size_t rank = query.size();
+  if (rank < 2 || key.size() != rank || value.size() != rank)
+    return inferenceError(location, "attention",
+                          "query, key and value need one rank of at least 2, "
+                          "but have shapes " +
+                              formatShape(query) + ", " + formatShape(key) +
+                              " and " + formatShape(value));
+  if (query.drop_back(2) != key.drop_back(2) ||
+      query.drop_back(2) != value.drop_back(2))
+    return inferenceError(location, "attention",
+                          "query " + formatShape(query) + ", key " +
+                              formatShape(key) + " and value " +
+                              formatShape(value) +
+                              " must share their leading dimensions");
+  if (key[rank - 1] != query[rank - 1])
+    return inferenceError(location, "attention",
+                          "query " + formatShape(query) + " and key " +
+                              formatShape(key) +
+                              " must have one last dimension (D)");
+  if (value[rank - 2] != key[rank - 2])
+    return inferenceError(location, "attention",
+                          "key " + formatShape(key) + " and value " +
+                              formatShape(value) +
+                              " must have one key count (N)");
+  SmallVector<int64_t> logits(query);
+  logits.back() = key[rank - 2];
+  if (Value bias = adaptor.getBias()) {
+    ArrayRef<int64_t> biasShape = getRankedType(bias).getShape();
+    std::optional<SmallVector<int64_t>> broadcast =
+        broadcastShapes(biasShape, logits);
+    if (biasShape.size() > rank || !broadcast ||
+        ArrayRef<int64_t>(*broadcast) != ArrayRef<int64_t>(logits))
+      return inferenceError(location, "attention",
+                            "bias " + formatShape(biasShape) +
+                                " does not broadcast to the logits " +
+                                formatShape(logits));
+  }
+  SmallVector<int64_t> result(query);
+  result.back() = value.back();
+  inferred.push_back(RankedTensorType::get(result, *elementType));
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  if (getRowOffset() && !getCausal())
+    return emitOpError("row_offset only applies to a causal mask");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "autochunk/Dialect/Graph/GraphOps.cpp.inc"

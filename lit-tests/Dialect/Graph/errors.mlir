@@ -798,3 +798,86 @@ func.func @unknown_attribute(%x: tensor<4xf32> {graph.kind = "input"}) {
 func.func @unknown_result_attribute(%x: tensor<4xf32>) -> (tensor<4xf32> {graph.role_ = "input"}) {
   return %x : tensor<4xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @attention_rank(%q: tensor<8xf32>) {
+  // expected-error@+2 {{'graph.attention' op query, key and value need one rank of at least 2, but have shapes 8, 8 and 8}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %q, %q {scale = 1.0 : f64} : tensor<8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_leading(%q: tensor<2x8x4xf32>, %k: tensor<3x8x4xf32>) {
+  // expected-error@+2 {{'graph.attention' op query 2x8x4, key 3x8x4 and value 3x8x4 must share their leading dimensions}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %k, %k {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<3x8x4xf32>, tensor<3x8x4xf32> -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_depth(%q: tensor<2x8x4xf32>, %k: tensor<2x8x5xf32>) {
+  // expected-error@+2 {{'graph.attention' op query 2x8x4 and key 2x8x5 must have one last dimension (D)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %k, %k {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x5xf32>, tensor<2x8x5xf32> -> tensor<2x8x5xf32>
+  return
+}
+
+// -----
+
+func.func @attention_keys(%q: tensor<2x8x4xf32>, %v: tensor<2x9x4xf32>) {
+  // expected-error@+2 {{'graph.attention' op key 2x8x4 and value 2x9x4 must have one key count (N)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %q, %v {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x9x4xf32> -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_bias(%q: tensor<2x8x4xf32>, %b: tensor<3x8x8xf32>) {
+  // expected-error@+2 {{'graph.attention' op bias 3x8x8 does not broadcast to the logits 2x8x8}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %q, %q bias(%b : tensor<3x8x8xf32>) {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dtype(%q: tensor<2x8x4xf32>, %k: tensor<2x8x4xbf16>) {
+  // expected-error@+2 {{'graph.attention' op expects operands of one element type, but operand #0 has f32 and operand #1 has bf16}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %k, %q {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x4xbf16>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_result(%q: tensor<2x8x4xf32>) {
+  // expected-error@+2 {{'graph.attention' op inferred type(s) 'tensor<2x8x4xf32>' are incompatible with return type(s) of operation 'tensor<2x8x8xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = graph.attention %q, %q, %q {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_offset_without_mask(%q: tensor<2x8x4xf32>, %i: index) {
+  // expected-error@+1 {{'graph.attention' op row_offset only applies to a causal mask}}
+  %0 = graph.attention %q, %q, %q row_offset(%i) {scale = 1.0 : f64} : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<2x8x4xf32>) {
+  // expected-error@+1 {{'graph.attention' op requires attribute 'scale'}}
+  %0 = graph.attention %q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  return
+}

@@ -223,3 +223,19 @@ func.func @attributes(%x: tensor<4x8xf32> {graph.name = "x", graph.role = "input
   %0 = graph.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// Fused attention: optional bias (broadcast to the logits) and row offset.
+// CHECK-LABEL: func.func @attention
+// CHECK: graph.attention %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.250000e-01 : f64} : tensor<12x128x64xf32>, tensor<12x128x64xf32>, tensor<12x128x32xf32> -> tensor<12x128x32xf32>
+// CHECK: graph.attention %{{.*}}, %{{.*}}, %{{.*}} row_offset(%{{.*}}) {causal, diagonal = 1 : i64, scale = 1.250000e-01 : f64} : tensor<12x32x64xf32>, tensor<12x128x64xf32>, tensor<12x128x32xf32> -> tensor<12x32x32xf32>
+// CHECK: graph.attention %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}} : tensor<8x24x24xbf16>) {scale = 1.000000e+00 : f64} : tensor<4x8x24x16xbf16>, tensor<4x8x24x16xbf16>, tensor<4x8x24x16xbf16> -> tensor<4x8x24x16xbf16>
+// GENERIC: "graph.attention"(%{{.*}}, %{{.*}}, %{{.*}}) <{causal, diagonal = 0 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>, scale = 1.250000e-01 : f64}>
+func.func @attention(%q: tensor<12x128x64xf32>, %k: tensor<12x128x64xf32>,
+                     %v: tensor<12x128x32xf32>, %qc: tensor<12x32x64xf32>,
+                     %i: index, %q4: tensor<4x8x24x16xbf16>,
+                     %b: tensor<8x24x24xbf16>) {
+  %0 = graph.attention %q, %k, %v {causal, scale = 0.125 : f64} : tensor<12x128x64xf32>, tensor<12x128x64xf32>, tensor<12x128x32xf32> -> tensor<12x128x32xf32>
+  %1 = graph.attention %qc, %k, %v row_offset(%i) {causal, diagonal = 1 : i64, scale = 0.125 : f64} : tensor<12x32x64xf32>, tensor<12x128x64xf32>, tensor<12x128x32xf32> -> tensor<12x32x32xf32>
+  %2 = graph.attention %q4, %q4, %q4 bias(%b : tensor<8x24x24xbf16>) {scale = 1.0 : f64} : tensor<4x8x24x16xbf16>, tensor<4x8x24x16xbf16>, tensor<4x8x24x16xbf16> -> tensor<4x8x24x16xbf16>
+  return
+}

@@ -76,6 +76,8 @@ struct CompileOptions {
   std::string memoryBudget;
   /// The cost model's target for the chunk search: "cpu" or "h100".
   std::string target = "cpu";
+  /// Fuse attention chains into graph.attention before chunking.
+  bool fuseAttention = true;
 };
 
 /// Opens, parses and verifies the module at `path` (`-` for stdin) in

@@ -52,7 +52,8 @@ struct OpCost {
 
 /// The work of `op` on whole tensors: contractions (matmul, linear, einsum)
 /// two FLOPs per multiply-add; elementwise ops one FLOP per result element,
-/// softmax 4 and layer_norm 6 per element, reductions one per input element;
+/// softmax 4 and layer_norm 6 per element, reductions one per input element,
+/// attention 2(D + E) + 4 per logit it never stores (half of them causal);
 /// bytes are every tensor operand read once and every result written once.
 /// Views (reshape, slice) and constants cost nothing and make no call; a
 /// concat is one copy per input. A linalg structured op costs one FLOP per

@@ -42,6 +42,22 @@ def EinsumBatchMajorPass
   }];
 }
 
+def FuseAttentionPass
+    : Pass<"autochunk-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Fuses attention chains into graph.attention";
+  let description = [{
+    `graph.matmul(graph.softmax(add?(causal_mask?(scale?(graph.matmul(q, k)
+    {transpose_b}))), bias?), v)` over the last axis, each intermediate used
+    once and q, k, v sharing the logits' leading dimensions, becomes one
+    `graph.attention`. AutoChunk then plans memory without the `[..., M, N]`
+    logits, which the runtime never stores (online softmax). The result is
+    not bit for bit the unfused chain's (other order of summation, logits
+    kept in f32). Part of chunk-compile's graph phase and of
+    `autochunk-pipeline` (`fuse-attention=false` turns it off there and
+    `--fuse-attention=false` in chunk-compile).
+  }];
+}
+
 def LowerGraphToKernelsPass
     : Pass<"autochunk-lower-graph-to-kernels", "mlir::func::FuncOp"> {
   let summary = "Lowers graph ops to kernel.call ops and upstream tensor ops";

@@ -24,6 +24,12 @@ enum class LoweringStep { Kernels, Bufferize, Plan, Calls, LLVM };
 /// The textual pipeline (module-level) of one step.
 llvm::StringRef getLoweringPipeline(LoweringStep step);
 
+/// The graph-level preparation before AutoChunk (module-level):
+/// canonicalization, batch-major einsums and, with `fuseAttention`, fused
+/// attention. chunk-compile's graph phase, `autochunk-pipeline` and
+/// chunk-plan-dump run the same one, so they plan the same graph.
+std::string getGraphPreparationPipeline(bool fuseAttention);
+
 /// The bufferization models linalg-on-tensors input needs (linalg ops and
 /// linalg.softmax on buffers), which a tool registering only what graph
 /// input needs lacks. Stock mlir-opt registers them itself.
@@ -46,6 +52,11 @@ struct AutoChunkPipelineOptions
   Option<std::string> target{*this, "target",
                              llvm::cl::desc("Cost-model target: cpu or h100"),
                              llvm::cl::init("cpu")};
+  Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("Fuse attention chains into graph.attention first (the "
+                     "logits are never stored)"),
+      llvm::cl::init(true)};
   Option<bool> lowerToLLVM{
       *this, "lower-to-llvm",
       llvm::cl::desc("Lower to the LLVM dialect (else stop at the memory "

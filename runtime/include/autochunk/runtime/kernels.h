@@ -209,7 +209,8 @@ ac_status ac_sigmoid_gate(const ac_tensor *gate, const ac_tensor *value,
  * broadcasts numpy-style to [..., M, N]. `row_offset` is where row 0 of q
  * sits in the full query sequence (a chunk of queries passes its start), so
  * the causal mask of a chunk is the full mask's slice. All tensors have one
- * dtype; products and sums are accumulated in f32 whatever the dtype.
+ * dtype; products and sums are accumulated in at least f32 whatever the
+ * dtype.
  * Each query row is computed alone in a fixed order: its bits do not depend
  * on which other rows one call computes (chunked and unchunked executables
  * agree bit for bit), nor on the thread count. The result is NOT the bits

@@ -344,4 +344,58 @@ def Graph_CausalMaskOp : Graph_Op<"causal_mask",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Fused attention
+//===----------------------------------------------------------------------===//
+
+def Graph_AttentionOp : Graph_Op<"attention",
+    [Pure, InferTypeOpAdaptor, AttrSizedOperandSegments]> {
+  let summary = "Scaled dot-product attention that never stores its logits";
+  let description = [{
+    Over the last two dimensions, with `b` standing for the leading (batch)
+    dimensions that `query [..., M, D]`, `key [..., N, D]` and
+    `value [..., N, E]` share exactly:
+
+    ```
+    t[b, i, j] = scale * sum_d query[b, i, d] key[b, j, d]
+                 (-inf where causal and j > i + row_offset + diagonal)
+                 + bias[b, i, j]
+    result[b, i, :] = sum_j softmax_j(t[b, i, :]) value[b, j, :]
+    ```
+
+    The optional `bias` broadcasts numpy-style to `[..., M, N]` (a pair bias
+    `[heads, M, N]` under `[batch, heads, M, N]` logits). The optional index
+    operand `row_offset` (0 when absent; only with `causal`) says where the
+    first query row sits in the full sequence: a chunk loop over queries
+    passes its induction variable, so a chunk's mask is the full mask's
+    slice. The result is `[..., M, E]`.
+
+    `autochunk-fuse-attention` forms it from `matmul(softmax(...), value)`
+    chains, so AutoChunk plans memory without the `[..., M, N]` logits; the
+    runtime computes it with online softmax (`ac_attention`). A row whose
+    keys are all masked is undefined, as in PyTorch.
+
+    ```mlir
+    %o = graph.attention %q, %k, %v {causal, scale = 0.125 : f64} :
+        tensor<12x128x64xf32>, tensor<12x128x64xf32>, tensor<12x128x64xf32>
+        -> tensor<12x128x64xf32>
+    %p = graph.attention %q, %k, %v bias(%b : tensor<8x64x64xf32>)
+        {scale = 1.0 : f64} : tensor<4x8x64x32xf32>, tensor<4x8x64x32xf32>,
+        tensor<4x8x64x32xf32> -> tensor<4x8x64x32xf32>
+    ```
+  }];
+  let arguments = (ins Graph_Tensor:$query, Graph_Tensor:$key,
+                       Graph_Tensor:$value, Optional<Graph_Tensor>:$bias,
+                       Optional<Index>:$row_offset, F64Attr:$scale,
+                       UnitAttr:$causal,
+                       DefaultValuedAttr<I64Attr, "0">:$diagonal);
+  let results = (outs Graph_Tensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`row_offset` `(` $row_offset^ `)`)? attr-dict `:` type($query) `,`
+    type($key) `,` type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // AUTOCHUNK_GRAPH_OPS_TD
