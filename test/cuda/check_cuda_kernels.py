@@ -125,6 +125,20 @@ def reference(case, inputs, out_shape):
         return np.concatenate(inputs, axis=p["axis"])
     if kernel == "reshape":
         return np.reshape(inputs[0], out_shape)
+    if kernel == "attention":
+        q, k, v = inputs[:3]
+        first, stop = p["q_rows"]
+        q = q[..., first:stop, :]
+        t = p["scale"] * np.matmul(q, np.swapaxes(k, -1, -2))
+        if p["causal"]:
+            i = np.arange(q.shape[-2])[:, None] + p["row_offset"] + \
+                p["diagonal"]
+            j = np.arange(k.shape[-2])[None, :]
+            t = np.where(j > i, -np.inf, t)
+        if p["has_bias"]:
+            t = t + inputs[3]
+        e = np.exp(t - t.max(axis=-1, keepdims=True))
+        return np.matmul(e / e.sum(axis=-1, keepdims=True), v)
     raise ValueError(f"unknown kernel {kernel}")
 
 
@@ -173,6 +187,8 @@ def main(argv):
         name = case["name"]
         if case["kernel"] == "error_check":
             message = None if case["passed"] else "an invalid call was accepted"
+        elif case["kernel"] == "bitwise_check":
+            message = None if case["passed"] else "results differ in their bits"
         else:
             try:
                 inputs = [load_view(directory, entry)

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <iomanip>
 #include <random>
 #include <sstream>
 #include <string>
@@ -239,6 +240,25 @@ public:
     manifest.push_back("{\"name\": \"" + name +
                        "\", \"kernel\": \"error_check\", \"passed\": " +
                        (rejected ? "true" : "false") + "}");
+  }
+
+  // Two device outputs must agree bit for bit in their first `count`
+  // elements (the same dtype).
+  void expectEqualBits(const std::string &name, const DeviceTensor &a,
+                       const DeviceTensor &b, size_t count) {
+    ++cases;
+    const size_t bytes = count * ac_dtype_size(a.view.dtype);
+    std::vector<unsigned char> first(bytes), second(bytes);
+    bool equal = cudaMemcpy(first.data(), a.device, bytes,
+                            cudaMemcpyDeviceToHost) == cudaSuccess &&
+                 cudaMemcpy(second.data(), b.device, bytes,
+                            cudaMemcpyDeviceToHost) == cudaSuccess &&
+                 first == second;
+    if (!equal)
+      std::fprintf(stderr, "bitwise check %s: results differ\n", name.c_str());
+    manifest.push_back("{\"name\": \"" + name +
+                       "\", \"kernel\": \"bitwise_check\", \"passed\": " +
+                       (equal ? "true" : "false") + "}");
   }
 
   bool writeManifest() {
@@ -773,6 +793,349 @@ void addDataMovementCases(Checker &check) {
   }
 }
 
+// A view of rows [first, first + count) along dimension rank - 2 of `view`
+// (a query chunk of a larger tensor).
+ac_tensor rowSlice(const ac_tensor &view, int64_t first, int64_t count) {
+  ac_tensor slice = view;
+  const int rows = view.rank - 2;
+  slice.data = static_cast<char *>(view.data) +
+               first * view.strides[rows] * ac_dtype_size(view.dtype);
+  slice.sizes[rows] = count;
+  return slice;
+}
+
+void addAttentionCases(Checker &check) {
+  struct AttentionCase {
+    std::string name;
+    ac_dtype dtype;
+    std::vector<int64_t> batch; // leading dimensions
+    int64_t queries, keys, depth, valueDepth;
+    bool causal;
+    int64_t rowOffset, diagonal;
+    std::vector<int64_t> biasShape; // empty: no bias
+    // Rows [sliceFirst, sliceFirst + queries) of a query tensor with
+    // `sliceRows` rows (0: no slice, q has `queries` rows).
+    int64_t sliceRows, sliceFirst;
+    std::vector<int64_t> qPerm, kPerm, vPerm;
+  };
+  const std::vector<int64_t> none;
+  const std::vector<AttentionCase> cases = {
+      {"attention_plain",
+       AC_F32,
+       {2, 3},
+       70,
+       90,
+       64,
+       64,
+       false,
+       0,
+       0,
+       {},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_causal",
+       AC_F32,
+       {3},
+       130,
+       130,
+       64,
+       64,
+       true,
+       0,
+       0,
+       {},
+       0,
+       0,
+       none,
+       none,
+       none},
+      // A query chunk: rows 64..135 of 200, with the chunk's row offset and
+      // a negative diagonal.
+      {"attention_causal_chunk",
+       AC_F32,
+       {2},
+       72,
+       200,
+       64,
+       64,
+       true,
+       64,
+       -3,
+       {},
+       200,
+       64,
+       none,
+       none,
+       none},
+      // Evoformer-style pair bias [heads, M, N] broadcast over dim 0.
+      {"attention_bias_broadcast",
+       AC_F32,
+       {5, 2},
+       40,
+       50,
+       32,
+       32,
+       false,
+       0,
+       0,
+       {2, 40, 50},
+       0,
+       0,
+       none,
+       none,
+       none},
+      // D != E, odd sizes, a bias broadcast along the keys, diagonal > 0.
+      {"attention_odd_depths",
+       AC_F32,
+       {2},
+       33,
+       77,
+       24,
+       40,
+       true,
+       0,
+       5,
+       {33, 1},
+       0,
+       0,
+       none,
+       none,
+       none},
+      // [B, M, H, D] storage viewed as [B, H, M, D]; keys with a strided
+      // last dimension (the element-wise load path).
+      {"attention_transposed",
+       AC_F32,
+       {2, 3},
+       50,
+       45,
+       32,
+       32,
+       false,
+       0,
+       0,
+       {3, 50, 45},
+       0,
+       0,
+       {0, 2, 1, 3},
+       {0, 1, 3, 2},
+       {0, 2, 1, 3}},
+      // More value columns than one slice (128), and a D not a multiple of 4.
+      {"attention_wide_values",
+       AC_F32,
+       {2},
+       20,
+       30,
+       6,
+       160,
+       false,
+       0,
+       0,
+       {},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_depth128",
+       AC_F32,
+       {2},
+       100,
+       100,
+       128,
+       128,
+       true,
+       0,
+       0,
+       {100, 100},
+       0,
+       0,
+       none,
+       none,
+       none},
+      // Enough query tiles for the 128-row tiles; keys past a diagonal.
+      {"attention_tall_tiles",
+       AC_F32,
+       {150, 2},
+       130,
+       150,
+       32,
+       32,
+       true,
+       20,
+       0,
+       {2, 130, 150},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_single",
+       AC_F32,
+       {},
+       1,
+       1,
+       1,
+       1,
+       false,
+       0,
+       0,
+       {},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_f16",
+       AC_F16,
+       {2, 2},
+       64,
+       64,
+       64,
+       64,
+       true,
+       0,
+       0,
+       {2, 64, 64},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_bf16",
+       AC_BF16,
+       {2, 2},
+       64,
+       64,
+       64,
+       64,
+       true,
+       0,
+       0,
+       {2, 64, 64},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_bf16_odd",
+       AC_BF16,
+       {3},
+       40,
+       57,
+       24,
+       40,
+       false,
+       0,
+       0,
+       {40, 57},
+       0,
+       0,
+       none,
+       none,
+       none},
+      {"attention_f16_strided",
+       AC_F16,
+       {2, 3},
+       50,
+       45,
+       32,
+       32,
+       true,
+       0,
+       0,
+       {},
+       0,
+       0,
+       {0, 2, 1, 3},
+       {0, 1, 3, 2},
+       {0, 2, 1, 3}},
+  };
+  for (const AttentionCase &c : cases) {
+    auto shapeOf = [&](int64_t rows, int64_t columns) {
+      std::vector<int64_t> shape = c.batch;
+      shape.push_back(rows);
+      shape.push_back(columns);
+      return shape;
+    };
+    const int64_t qRows = c.sliceRows ? c.sliceRows : c.queries;
+    DeviceTensor q =
+        check.input(c.name + "_q", shapeOf(qRows, c.depth), c.dtype, c.qPerm);
+    DeviceTensor k =
+        check.input(c.name + "_k", shapeOf(c.keys, c.depth), c.dtype, c.kPerm);
+    DeviceTensor v = check.input(c.name + "_v", shapeOf(c.keys, c.valueDepth),
+                                 c.dtype, c.vPerm);
+    std::vector<DeviceTensor> inputs = {q, k, v};
+    if (!c.biasShape.empty())
+      inputs.push_back(
+          check.input(c.name + "_bias", c.biasShape, c.dtype, {}, -3.0f, 3.0f));
+    DeviceTensor out = check.output(c.name + "_out",
+                                    shapeOf(c.queries, c.valueDepth), c.dtype);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.depth));
+    std::ostringstream params;
+    params << "\"scale\": " << std::setprecision(17) << scale
+           << ", \"causal\": " << (c.causal ? "true" : "false")
+           << ", \"row_offset\": " << c.rowOffset
+           << ", \"diagonal\": " << c.diagonal
+           << ", \"has_bias\": " << (c.biasShape.empty() ? "false" : "true")
+           << ", \"q_rows\": [" << c.sliceFirst << ", "
+           << c.sliceFirst + c.queries << "]";
+    check.run(c.name, "attention", params.str(), inputs, out, [&] {
+      const ac_tensor query =
+          c.sliceRows ? rowSlice(q.view, c.sliceFirst, c.queries) : q.view;
+      return ac_attention(&query, &k.view, &v.view,
+                          c.biasShape.empty() ? nullptr : &inputs[3].view,
+                          &out.view, scale, c.causal, c.rowOffset, c.diagonal);
+    });
+  }
+
+  // Chunked calls give the unchunked call's bits: query chunks (at offsets
+  // that no tile height divides, so tiles hold other rows) and a chunk of
+  // the leading dimension, with causal masking and a broadcast bias; the
+  // whole call runs with 128-row tiles, the chunks with 64-row ones.
+  {
+    const int64_t batch = 600, rows = 256, depth = 32;
+    DeviceTensor q = check.input("attention_bits_q", {batch, rows, depth});
+    DeviceTensor k = check.input("attention_bits_k", {batch, rows, depth});
+    DeviceTensor v = check.input("attention_bits_v", {batch, rows, depth});
+    DeviceTensor bias = check.input("attention_bits_bias", {rows, rows});
+    DeviceTensor whole =
+        check.output("attention_bits_whole", {batch, rows, depth});
+    DeviceTensor part =
+        check.output("attention_bits_part", {batch, rows, depth});
+    const double scale = 0.17677669529663687;
+    bool ok = ac_attention(&q.view, &k.view, &v.view, &bias.view, &whole.view,
+                           scale, 1, 0, 0) == AC_OK;
+    // Rows in chunks of 80 (the last one 16), each batch entry on its own.
+    for (int64_t entry = 0; ok && entry < 8; ++entry)
+      for (int64_t first = 0; ok && first < rows; first += 80) {
+        const int64_t count = std::min<int64_t>(80, rows - first);
+        auto entryView = [&](const ac_tensor &view) {
+          ac_tensor one = view;
+          one.data = static_cast<char *>(view.data) +
+                     entry * view.strides[0] * ac_dtype_size(view.dtype);
+          one.sizes[0] = 1;
+          return one;
+        };
+        ac_tensor qChunk = rowSlice(entryView(q.view), first, count);
+        ac_tensor outChunk = rowSlice(entryView(part.view), first, count);
+        ac_tensor kEntry = entryView(k.view), vEntry = entryView(v.view);
+        ac_tensor biasChunk = rowSlice(bias.view, first, count);
+        ok = ac_attention(&qChunk, &kEntry, &vEntry, &biasChunk, &outChunk,
+                          scale, 1, first, 0) == AC_OK;
+      }
+    if (!ok)
+      check.fail(std::string("attention_bits: ") + ac_last_error());
+    else if (ac_cuda_synchronize() != AC_OK)
+      check.fail(std::string("attention_bits: ") + ac_last_error());
+    else
+      check.expectEqualBits("attention_chunked_bits", whole, part,
+                            8 * rows * depth);
+  }
+}
+
 // Invalid calls must come back as errors, before any launch.
 void addErrorCases(Checker &check) {
   DeviceTensor a = check.input("error_a", {3, 4});
@@ -794,6 +1157,49 @@ void addErrorCases(Checker &check) {
   f16.dtype = AC_F16;
   check.expectError("copy_dtype_mismatch", ac_copy(&a.view, &f16));
   check.expectError("num_threads_zero", ac_set_num_threads(0));
+
+  DeviceTensor query = check.input("error_query", {2, 5, 8});
+  DeviceTensor key = check.input("error_key", {2, 6, 8});
+  DeviceTensor value = check.input("error_value", {2, 6, 4});
+  DeviceTensor result = check.output("error_attention_out", {2, 5, 4});
+  DeviceTensor narrowKey = check.input("error_narrow_key", {2, 6, 7});
+  check.expectError("attention_depth_mismatch",
+                    ac_attention(&query.view, &narrowKey.view, &value.view,
+                                 nullptr, &result.view, 1.0, 0, 0, 0));
+  DeviceTensor shortValue = check.input("error_short_value", {2, 5, 4});
+  check.expectError("attention_keys_mismatch",
+                    ac_attention(&query.view, &key.view, &shortValue.view,
+                                 nullptr, &result.view, 1.0, 0, 0, 0));
+  DeviceTensor wrongOut = check.output("error_attention_wrong_out", {2, 5, 8});
+  check.expectError("attention_output_shape",
+                    ac_attention(&query.view, &key.view, &value.view, nullptr,
+                                 &wrongOut.view, 1.0, 0, 0, 0));
+  DeviceTensor otherBatch = check.input("error_other_batch", {3, 6, 8});
+  check.expectError("attention_batch_mismatch",
+                    ac_attention(&query.view, &otherBatch.view, &value.view,
+                                 nullptr, &result.view, 1.0, 0, 0, 0));
+  DeviceTensor badBias = check.input("error_bad_bias", {5, 5});
+  check.expectError("attention_bad_bias",
+                    ac_attention(&query.view, &key.view, &value.view,
+                                 &badBias.view, &result.view, 1.0, 0, 0, 0));
+  ac_tensor f16Value = value.view;
+  f16Value.dtype = AC_F16;
+  check.expectError("attention_dtype_mismatch",
+                    ac_attention(&query.view, &key.view, &f16Value, nullptr,
+                                 &result.view, 1.0, 0, 0, 0));
+  ac_tensor flatQuery = query.view;
+  flatQuery.rank = 1;
+  check.expectError("attention_rank1",
+                    ac_attention(&flatQuery, &key.view, &value.view, nullptr,
+                                 &result.view, 1.0, 0, 0, 0));
+  DeviceTensor deepQuery = check.input("error_deep_query", {1, 2, 136});
+  DeviceTensor deepKey = check.input("error_deep_key", {1, 3, 136});
+  DeviceTensor deepValue = check.input("error_deep_value", {1, 3, 4});
+  DeviceTensor deepOut = check.output("error_deep_out", {1, 2, 4});
+  check.expectError("attention_depth_over_limit",
+                    ac_attention(&deepQuery.view, &deepKey.view,
+                                 &deepValue.view, nullptr, &deepOut.view, 1.0,
+                                 0, 0, 0));
 }
 
 } // namespace
@@ -820,6 +1226,7 @@ int main(int argc, char **argv) {
   addContractionCases(check);
   addNormalizationCases(check);
   addDataMovementCases(check);
+  addAttentionCases(check);
   addErrorCases(check);
   if (!check.writeManifest())
     check.fail(std::string("cannot write ") + argv[1] + "/manifest.jsonl");
