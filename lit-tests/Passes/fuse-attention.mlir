@@ -94,3 +94,15 @@ func.func @not_qkt(%q: tensor<2x10x4xf32>, %kt: tensor<2x4x10xf32>, %v: tensor<2
   %o = graph.matmul %p, %v : (tensor<2x10x10xf32>, tensor<2x10x4xf32>) -> tensor<2x10x4xf32>
   return %o : tensor<2x10x4xf32>
 }
+
+// -----
+
+// Heads wider than 128 (the CUDA kernel's register tile) stay unfused.
+// CHECK-LABEL: func.func @wide_head
+// CHECK-NOT: graph.attention
+func.func @wide_head(%q: tensor<2x10x160xf32>, %v: tensor<2x10x4xf32>) -> tensor<2x10x4xf32> {
+  %s = graph.matmul %q, %q {transpose_b} : (tensor<2x10x160xf32>, tensor<2x10x160xf32>) -> tensor<2x10x10xf32>
+  %p = graph.softmax %s {axis = 2} : tensor<2x10x10xf32>
+  %o = graph.matmul %p, %v : (tensor<2x10x10xf32>, tensor<2x10x4xf32>) -> tensor<2x10x4xf32>
+  return %o : tensor<2x10x4xf32>
+}

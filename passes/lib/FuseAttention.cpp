@@ -31,6 +31,9 @@ using namespace autochunk;
 
 namespace {
 
+/// The widest head (D) the runtime's CUDA ac_attention takes.
+constexpr int64_t kMaxFusedHeadDim = 128;
+
 /// The op defining `value` when it is an `OpTy` whose result only `user`
 /// reads.
 template <typename OpTy> OpTy singleUseProducer(Value value) {
@@ -108,6 +111,12 @@ struct FuseAttentionChain : OpRewritePattern<graph::MatmulOp> {
       return failure();
     if (bias && cast<RankedTensorType>(bias.getType()).getRank() >
                     softmax.getType().getRank())
+      return failure();
+    // The CUDA kernel keeps a query row's D values in registers, up to
+    // kMaxFusedHeadDim; wider heads stay unfused on every device, so the CPU
+    // and the CUDA executables of one graph compute the same ops.
+    if (cast<RankedTensorType>(query.getType()).getShape().back() >
+        kMaxFusedHeadDim)
       return failure();
 
     Location loc = rewriter.getFusedLoc(

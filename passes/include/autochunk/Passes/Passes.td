@@ -48,7 +48,8 @@ def FuseAttentionPass
   let description = [{
     `graph.matmul(graph.softmax(add?(causal_mask?(scale?(graph.matmul(q, k)
     {transpose_b}))), bias?), v)` over the last axis, each intermediate used
-    once and q, k, v sharing the logits' leading dimensions, becomes one
+    once and q, k, v sharing the logits' leading dimensions and heads at most 128
+    wide (the CUDA kernel's register tile), becomes one
     `graph.attention`. AutoChunk then plans memory without the `[..., M, N]`
     logits, which the runtime never stores (online softmax). The result is
     not bit for bit the unfused chain's (other order of summation, logits
