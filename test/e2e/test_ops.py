@@ -282,6 +282,43 @@ def causal_masks(f):
              "mask_below")
 
 
+def attention_reference(q, k, v, scale, bias=None, causal=False, diagonal=0):
+    logits = scale * np.einsum("...id,...jd->...ij", q, k)
+    if causal:
+        rows = np.arange(logits.shape[-2])[:, None]
+        cols = np.arange(logits.shape[-1])[None, :]
+        logits = np.where(cols > rows + diagonal, -np.inf, logits)
+    if bias is not None:
+        logits = logits + bias
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return np.einsum("...ij,...je->...ie", weights, v)
+
+
+def attention_ops(f):
+    """graph.attention: causal with a diagonal, a broadcast bias, D != E,
+    M != N."""
+    q = f.arg("q", [2, 3, 5, 4])
+    k = f.arg("k", [2, 3, 7, 4])
+    v = f.arg("v", [2, 3, 7, 6])
+    bias = f.arg("bias", [3, 5, 7])
+
+    def attention(operands, ref, attrs, bias_value=None):
+        names = ", ".join(str(o) for o in operands)
+        types = ", ".join(f.t(o) for o in operands)
+        biased = f" bias({bias_value} : {f.t(bias_value)})" if bias_value else ""
+        return f.emit(f"graph.attention {names}{biased} {attrs} : {types} -> "
+                      f"{f.t(np.shape(ref))}", ref)
+
+    f.result(attention([q, k, v], attention_reference(
+        q.ref, k.ref, v.ref, 0.5, causal=True, diagonal=2),
+        "{causal, diagonal = 2 : i64, scale = 5.000000e-01 : f64}"),
+        "causal")
+    f.result(attention([q, k, v], attention_reference(
+        q.ref, k.ref, v.ref, 1.0, bias=bias.ref), "{scale = 1.0 : f64}", bias),
+        "biased")
+
+
 def constants(f):
     x = f.arg("x", [2, 3])
     table = np.array([[1.5, -2.0, 0.25], [3.0, 0.0, -0.5]])
@@ -347,6 +384,8 @@ CASES = [
     ("concat", "f32", concat_op, True),
     ("concat_f16", "f16", concat_op, True),
     ("causal_mask", "f32", causal_masks, True),
+    ("attention", "f32", attention_ops, True),
+    ("attention_bf16", "bf16", attention_ops, True),
     ("constants", "f32", constants, True),
     ("returned_values", "f32", returned_values, True),
     ("unnamed", "f32", lambda f: binary_ops(f, ("add", "div")), False),
