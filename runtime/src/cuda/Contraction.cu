@@ -95,7 +95,8 @@ ac_status packContiguous(const char *kernel, const ac_tensor *view,
 
 // The most scratch memory (bytes) one contraction packs its operands and
 // stages its output into at once; larger ones are split (forEachBoundedPart).
-// 64 MiB keeps the scratch a few percent of an activation peak of a few GB
+// 32 MiB keeps the scratch (two levels pack: up to 2 x 40 MiB with growth
+// headroom) a few percent of an activation peak of a few GB
 // while every part still holds millions of elements: GEMMs of that size
 // run at full rate. AUTOCHUNK_CUDA_PACK_CAP (bytes) overrides it, so that a
 // check can make small models split too.
@@ -103,7 +104,7 @@ size_t packScratchCap() {
   static const size_t cap = [] {
     const char *value = std::getenv("AUTOCHUNK_CUDA_PACK_CAP");
     if (!value || !*value)
-      return size_t{64} << 20;
+      return size_t{32} << 20;
     return static_cast<size_t>(std::max(1LL, std::atoll(value)));
   }();
   return cap;
