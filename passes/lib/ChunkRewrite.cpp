@@ -353,14 +353,28 @@ bool autochunk::mayWriteOutputInPlace(const ChunkRegion &region, Value output,
   llvm::SmallPtrSet<Operation *, 16> body(region.ops.begin(), region.ops.end());
   body.insert(region.recomputedOps.begin(), region.recomputedOps.end());
   Block *block = insertionPoint->getBlock();
-  for (Operation *user : input.getUsers()) {
-    if (body.contains(user))
-      continue;
-    // Another reader must be done before the loop starts overwriting, and
-    // must not be a view that outlives it.
+  // Another reader must be done before the loop starts overwriting, and
+  // must not be a view that outlives it.
+  auto readsBefore = [&](Operation *user) {
     Operation *ancestor = block->findAncestorOpInBlock(*user);
-    if (!ancestor || !ancestor->isBeforeInBlock(insertionPoint) || isView(user))
-      return false;
+    return ancestor && ancestor->isBeforeInBlock(insertionPoint) &&
+           !isView(user);
+  };
+  for (Operation *user : input.getUsers()) {
+    if (!body.contains(user)) {
+      if (!readsBefore(user))
+        return false;
+      continue;
+    }
+    // The original of an op the loop recomputes from `input` stays for its
+    // other readers, so they must be done before the loop too: a later loop
+    // that recomputes it as well would otherwise read the overwritten input.
+    if (!llvm::is_contained(region.recomputedOps, user))
+      continue;
+    for (Value result : user->getResults())
+      for (Operation *reader : result.getUsers())
+        if (!body.contains(reader) && !readsBefore(reader))
+          return false;
   }
   return true;
 }

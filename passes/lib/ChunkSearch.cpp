@@ -715,6 +715,22 @@ struct ChunkSearch::Impl {
       for (int user : values[input].users)
         if (regionOf[user] != loop && positionOf(user) >= loopPosition[loop])
           return -1;
+      // The original of an op the loop recomputes from the input stays for
+      // its other readers; none may come after the loop (a later loop that
+      // recomputes it too would read the overwritten input), as
+      // mayWriteOutputInPlace requires.
+      for (int recomputed : region.recomputed) {
+        if (!llvm::is_contained(ops[recomputed].operands, input))
+          continue;
+        for (int result : ops[recomputed].results) {
+          if (values[result].returned)
+            return -1;
+          for (int user : values[result].users)
+            if (regionOf[user] != loop &&
+                positionOf(user) >= loopPosition[loop])
+              return -1;
+        }
+      }
       auto readers = recomputeReaders.find(input);
       if (readers != recomputeReaders.end())
         for (int reader : readers->second)
@@ -730,11 +746,19 @@ struct ChunkSearch::Impl {
   /// to slice; -1 when none. Only cheap row-wise ops (a layer norm, an
   /// elementwise op) whose other operands hold no buffer (weights) qualify:
   /// recomputing them costs little and keeps no other activation alive.
-  int recomputableProducer(int input, const CandidateRegion &region,
+  /// A recomputing loop keeps the sliced operands alive instead of the
+  /// result, so each must be live anyway: an argument, or a buffer read
+  /// again after the producer (the residual a layer norm normalizes, which
+  /// the residual add reads). Recomputing a residual add from the update it
+  /// consumes would only trade one full buffer for another. `dims` are the
+  /// region's chunk dimensions, `inputs` its inputs (an input without a
+  /// dimension is used whole).
+  int recomputableProducer(int input, const llvm::DenseMap<int, int64_t> &dims,
+                           ArrayRef<int> inputs,
                            SmallVectorImpl<std::pair<int, int64_t>> &sliced) {
     const ValueInfo &value = values[input];
-    auto dim = region.dims.find(input);
-    if (dim == region.dims.end() || value.producer < 0 || value.returned)
+    auto dim = dims.find(input);
+    if (dim == dims.end() || value.producer < 0 || value.returned)
       return -1;
     Operation *producer = ops[value.producer].op;
     if (producer->getNumResults() != 1 ||
@@ -754,11 +778,17 @@ struct ChunkSearch::Impl {
           return -1;
         continue;
       }
-      auto known = region.dims.find(operand);
-      bool usedWhole = known == region.dims.end() &&
-                       llvm::is_contained(region.inputs, operand);
-      if ((known != region.dims.end() && known->second != *operandDim) ||
-          usedWhole || values[operand].shape[*operandDim] != region.extent)
+      const ValueInfo &operandValue = values[operand];
+      if (!operandValue.holdsNoBuffer && !operandValue.returned &&
+          llvm::none_of(operandValue.users,
+                        [&](int user) { return user > value.producer; }))
+        return -1;
+      auto known = dims.find(operand);
+      bool usedWhole =
+          known == dims.end() && llvm::is_contained(inputs, operand);
+      if ((known != dims.end() && known->second != *operandDim) || usedWhole ||
+          values[operand].shape[*operandDim] !=
+              values[input].shape[dim->second])
         return -1;
       sliced.push_back({operand, *operandDim});
     }
@@ -780,7 +810,8 @@ struct ChunkSearch::Impl {
     variant.inputs = pool[id].inputs;
     for (int input : pool[id].inputs) {
       SmallVector<std::pair<int, int64_t>, 2> sliced;
-      int producer = recomputableProducer(input, variant, sliced);
+      int producer =
+          recomputableProducer(input, variant.dims, variant.inputs, sliced);
       if (producer < 0 || llvm::is_contained(variant.recomputed, producer))
         continue;
       variant.recomputed.push_back(producer);
@@ -812,10 +843,16 @@ struct ChunkSearch::Impl {
       for (int operand : ops[op].operands)
         if (operand >= 0)
           inputs.insert(operand);
+    // A recomputed op's result is no input: its chunk is computed in the
+    // body, its buffer (if any) is not the loop's to overwrite.
+    auto isInput = [&](int operand) {
+      int producer = values[operand].producer;
+      return producer < 0 || (!members.contains(producer) &&
+                              !llvm::is_contained(recomputedOps, producer));
+    };
     for (int op : regionOps) {
       for (int operand : ops[op].operands)
-        if (operand >= 0 && (values[operand].producer < 0 ||
-                             !members.contains(values[operand].producer)))
+        if (operand >= 0 && isInput(operand))
           inputs.insert(operand);
       for (int result : ops[op].results) {
         const ValueInfo &value = values[result];
@@ -839,10 +876,17 @@ struct ChunkSearch::Impl {
             isGraphView(ops[value.producer].op) ||
             value.value.getType() != values[output].value.getType())
           continue;
-        bool readLater = llvm::any_of(value.users, [&](int user) {
+        auto readAfter = [&](int user) {
           return !members.contains(user) &&
                  (user > regionOps.back() || isGraphView(ops[user].op));
-        });
+        };
+        bool readLater = llvm::any_of(value.users, readAfter);
+        // So is a recomputed op's result (mayWriteOutputInPlace).
+        for (int recomputed : recomputedOps)
+          if (llvm::is_contained(ops[recomputed].operands, input))
+            for (int result : ops[recomputed].results)
+              readLater |= values[result].returned ||
+                           llvm::any_of(values[result].users, readAfter);
         if (readLater)
           continue;
         taken.insert(input);
@@ -1285,11 +1329,28 @@ struct ChunkSearch::Impl {
       llvm::SmallDenseMap<int, int, 32> stepOf;
       for (auto [step, op] : llvm::enumerate(regionOps))
         stepOf[op] = static_cast<int>(step);
-      for (int begin = 0; begin <= seedStep; ++begin) {
+      // A seed from a layer norm or an elementwise op may also stay outside,
+      // read sliced: a recomputing variant computes it chunk by chunk, and
+      // its full buffer need not exist (the normed residual both sides of a
+      // triangle multiplication read).
+      int lastBegin = seedStep;
+      Operation *seedProducer = ops[values[seed].producer].op;
+      if (allowRecompute && seedStep + 1 < numOps &&
+          (isa<graph::LayerNormOp>(seedProducer) ||
+           (isElementwise(seedProducer) &&
+            !isa<graph::CausalMaskOp>(seedProducer))))
+        lastBegin = seedStep + 1;
+      for (int begin = 0; begin <= lastBegin; ++begin) {
         // Users of each value produced in the interval that lie outside it.
         llvm::SmallDenseMap<int, int, 32> outsideUsers;
         llvm::SmallDenseSet<int, 16> inputRoots;
+        SmallVector<int, 2> recomputed;
         int64_t inputBytes = 0, outputBytes = 0;
+        auto addInput = [&](int value) {
+          int root = bufferRootOf(value);
+          if (root >= 0 && inputRoots.insert(root).second)
+            inputBytes += values[root].bytes;
+        };
         for (int end = begin; end < numOps; ++end) {
           const OpInfo &info = ops[regionOps[end]];
           llvm::SmallDenseSet<int, 4> seenOperands;
@@ -1305,9 +1366,23 @@ struct ChunkSearch::Impl {
                 outputBytes -= values[operand].bytes;
               continue;
             }
-            int root = bufferRootOf(operand);
-            if (root >= 0 && inputRoots.insert(root).second)
-              inputBytes += values[root].bytes;
+            // With recomputation, a sliced input from a cheap row-wise
+            // producer costs its producer's operands instead (the residual
+            // a layer norm normalizes, which the loop may then overwrite).
+            if (allowRecompute) {
+              SmallVector<std::pair<int, int64_t>, 2> sliced;
+              int producer =
+                  recomputableProducer(operand, regionDims, {}, sliced);
+              if (producer >= 0) {
+                if (!llvm::is_contained(recomputed, producer)) {
+                  recomputed.push_back(producer);
+                  for (auto [slicedOperand, dim] : sliced)
+                    addInput(slicedOperand);
+                }
+                continue;
+              }
+            }
+            addInput(operand);
           }
           for (int result : info.results) {
             const ValueInfo &value = values[result];
@@ -1319,9 +1394,11 @@ struct ChunkSearch::Impl {
           if (end >= seedStep && end - begin + 1 < numOps) {
             // An output written into an input's buffer adds nothing.
             int64_t sharedBytes = 0;
+            SmallVector<int, 2> recomputedOps(recomputed);
+            llvm::sort(recomputedOps);
             for (auto [output, input] : findInPlacePairs(
                      ArrayRef<int>(regionOps).slice(begin, end - begin + 1),
-                     regionDims))
+                     regionDims, recomputedOps))
               sharedBytes += values[output].bytes;
             intervals.push_back(
                 {inputBytes + outputBytes - sharedBytes, begin, end});
