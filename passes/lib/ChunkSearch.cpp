@@ -133,6 +133,17 @@ SmallVector<unsigned, 2> inPlaceCandidates(Operation *op) {
   return candidates;
 }
 
+/// A tensor.extract_slice of an scf.for's loop-carried value.
+bool isSliceOfLoopCarried(Operation *op) {
+  auto slice = dyn_cast<tensor::ExtractSliceOp>(op);
+  if (!slice)
+    return false;
+  auto carried = dyn_cast<BlockArgument>(slice.getSource());
+  auto loop = carried ? dyn_cast<scf::ForOp>(carried.getOwner()->getParentOp())
+                      : scf::ForOp();
+  return loop && carried.getArgNumber() >= loop.getNumInductionVars();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -190,6 +201,11 @@ Liveness autochunk::computeLiveness(func::FuncOp func) {
         continue;
       if (isa<graph::ConstantOp, arith::ConstantOp>(op)) {
         bufferOf[value] = -1;
+      } else if (isSliceOfLoopCarried(op)) {
+        // A loop that writes its output over an input reads each chunk of
+        // it from the carried value; bufferization copies the chunk (it
+        // cannot tell that each element is read before it is written).
+        fresh(value, op);
       } else if (isGraphView(op) ||
                  isa<tensor::ExtractSliceOp, tensor::CollapseShapeOp,
                      tensor::ExpandShapeOp, tensor::CastOp>(op)) {
