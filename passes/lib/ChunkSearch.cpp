@@ -1662,7 +1662,12 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
   bool fresh = true;
   auto search = [&](int64_t target, int64_t &smallest) {
     smallest = std::numeric_limits<int64_t>::max();
-    for (auto [width, recompute] : attempts) {
+    FailureOr<ChunkPlan> best = failure();
+    size_t lastAttempt = attempts.size();
+    for (auto [index, attempt] : llvm::enumerate(attempts)) {
+      if (index >= lastAttempt)
+        break;
+      auto [width, recompute] = attempt;
       if (!fresh) {
         SearchOptions options = original;
         options.beamWidth = width;
@@ -1673,10 +1678,19 @@ FailureOr<ChunkPlan> ChunkSearch::select(int64_t budget,
       int64_t attemptSmallest = 0;
       FailureOr<ChunkPlan> plan = selectOnce(target, attemptSmallest);
       smallest = std::min(smallest, attemptSmallest);
-      if (succeeded(plan))
+      if (failed(plan))
+        continue;
+      // The plain beam's plan is the answer. A budget only a later attempt
+      // reaches is near the floor, where the first plan found is often far
+      // from the fastest: the next two attempts (a wider beam) may find a
+      // faster one.
+      if (index == 0)
         return plan;
+      if (failed(best) || plan->secondsAfter < best->secondsAfter)
+        best = std::move(plan);
+      lastAttempt = std::min(lastAttempt, index + 3);
     }
-    return FailureOr<ChunkPlan>(failure());
+    return best;
   };
   FailureOr<ChunkPlan> plan = search(budget, smallestPeak);
   if (succeeded(plan) || !small)
