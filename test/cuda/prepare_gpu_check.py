@@ -44,7 +44,9 @@ DTYPES = ("f32", "bf16", "f16")
 # Cost model target for every chunked compile, CPU and CUDA alike, so that
 # both devices run the same chunked program.
 TARGET = "h100"
-# The models: chunk-models arguments and the budgets to chunk them at. Sizes
+# The models: chunk-models arguments, the budgets to chunk them at and, for
+# the "_unfused" ones, chunk-compile flags (attention unfused: its logits
+# exist and chunk loops slice them). Sizes
 # are not powers of two; the medium ones reach larger GEMMs and longer rows
 # than the small ones (other kernel code paths). The seed fills weights and
 # inputs the same way on both devices.
@@ -53,14 +55,25 @@ MODELS = {
                     "--layers", "2", "--causal"], ["0.6x", "0.5x"]),
     "gpt_batch2": (["gpt", "--batch", "2", "--seq", "10", "--hidden", "12",
                     "--heads", "3", "--layers", "2"], ["0.7x"]),
-    "vit": (["vit", "--image", "56", "--patch", "8", "--hidden", "12",
+    "gpt_causal_unfused": (["gpt", "--seq", "37", "--hidden", "24", "--heads",
+                            "3", "--layers", "2", "--causal"], ["0.6x", "0.5x"],
+                           ["--fuse-attention=false"]),
+    # With attention fused, the MLP's hidden layer holds a ViT's peak only
+    # once it outgrows the patches.
+    "vit": (["vit", "--image", "32", "--patch", "4", "--hidden", "24",
              "--heads", "3", "--layers", "2", "--classes", "5"], ["0.7x"]),
+    "vit_unfused": (["vit", "--image", "56", "--patch", "8", "--hidden", "12",
+                     "--heads", "3", "--layers", "2", "--classes", "5"],
+                    ["0.7x"], ["--fuse-attention=false"]),
     "evoformer": (["evoformer", "--n-seq", "5", "--n-res", "11", "--c-m", "16",
                    "--c-z", "12", "--blocks", "2"], ["0.6x", "0.35x"]),
     "gpt_medium": (["gpt", "--seq", "333", "--hidden", "256", "--heads", "4",
                     "--layers", "1"], ["0.6x", "0.4x"]),
     "evoformer_medium": (["evoformer", "--n-seq", "19", "--n-res", "45",
                           "--c-m", "64", "--c-z", "32"], ["0.5x", "0.35x"]),
+    "evoformer_medium_unfused": (["evoformer", "--n-seq", "19", "--n-res",
+                                  "45", "--c-m", "64", "--c-z", "32"],
+                                 ["0.5x", "0.35x"], ["--fuse-attention=false"]),
 }
 MODEL_SEED = 3
 # The runtime's files the run needs besides the archive.
@@ -115,9 +128,9 @@ def graph_op_names():
                           re.MULTILINE))
 
 
-def compile_model(chunk_compile, mlir, exe, device, budget=None):
+def compile_model(chunk_compile, mlir, exe, device, budget=None, flags=()):
     """Compiles; returns (ok, unreachable budget, message)."""
-    command = [chunk_compile, mlir, f"--device={device}", "-o", exe]
+    command = [chunk_compile, mlir, f"--device={device}", *flags, "-o", exe]
     if budget:
         command += [f"--memory-budget={budget}", f"--target={TARGET}"]
     result = run(command)
@@ -134,7 +147,7 @@ def compile_model(chunk_compile, mlir, exe, device, budget=None):
                           f"{result.returncode}\n{result.stderr[-2000:]}")
 
 
-def build_variants(chunk_compile, mlir, directory, budgets):
+def build_variants(chunk_compile, mlir, directory, budgets, flags=()):
     """Compiles cpu and cuda executables unchunked and at each budget.
 
     Returns (variants, notes): variants name their executables relative to
@@ -148,7 +161,7 @@ def build_variants(chunk_compile, mlir, directory, budgets):
         for device in ("cpu", "cuda"):
             exe = os.path.join(directory, f"{device}-{label}")
             ok, unreachable, message = compile_model(chunk_compile, mlir, exe,
-                                                     device, budget)
+                                                     device, budget, flags)
             if not ok:
                 if unreachable:
                     notes.append(f"{label} not reachable ({message[:160]})")
@@ -192,7 +205,8 @@ def prepare_op_case(test_ops, chunk_compile, cases_dir, index, name, build,
 
 
 def prepare_model_case(chunk_models, chunk_compile, cases_dir, name, dtype):
-    arguments, budgets = MODELS[name]
+    arguments, budgets, *rest = MODELS[name]
+    flags = rest[0] if rest else []
     directory = os.path.join(cases_dir, "models", f"{name}-{dtype}")
     os.makedirs(directory)
     mlir = os.path.join(directory, "model.mlir")
@@ -201,13 +215,14 @@ def prepare_model_case(chunk_models, chunk_compile, cases_dir, name, dtype):
         raise PrepareError(f"chunk-models {' '.join(arguments)}: "
                            f"{result.stderr[-2000:]}")
     variants, notes = build_variants(chunk_compile, mlir, directory,
-                                     budgets if dtype != "f16" else [])
+                                     budgets if dtype != "f16" else [], flags)
     if dtype != "f16" and len(variants) < 2:
         raise PrepareError(f"model {name} {dtype}: no budget of {budgets} "
                            f"is reachable; {'; '.join(notes)}")
     os.remove(mlir)
     return {"name": f"model {name} {dtype}", "kind": "model", "dtype": dtype,
-            "seed": MODEL_SEED, "arguments": arguments, "variants": variants,
+            "seed": MODEL_SEED, "arguments": arguments, "flags": flags,
+            "variants": variants,
             "notes": notes}
 
 
