@@ -374,10 +374,13 @@ static LogicalResult chunkWithinBudget(ModuleOp module,
     // Ask for less, by the factor the last plan missed by, and start over
     // from the unchunked graph.
     // The packing gap does not shrink in proportion: ask for at least the
-    // whole overshoot less as well.
+    // whole overshoot less as well, twice as much on every attempt, since a
+    // search asked for a little less can return the same plan (its fast
+    // model can miss the rewrite's arena by more than the overshoot).
+    int64_t overshoot = (*planned - interface.budgetBytes) << (attempt - 1);
     asked = std::min(static_cast<int64_t>(static_cast<double>(asked) *
                                           interface.budgetBytes / *planned),
-                     asked - (*planned - interface.budgetBytes)) -
+                     asked - overshoot) -
             64;
     if (asked < 1)
       return emitError(loc)
