@@ -11,7 +11,7 @@ bin="$AUTOCHUNK_BUILD_DIR/bin"
 models="$AUTOCHUNK_BUILD_DIR/models"
 mkdir -p "$models"
 
-"$bin/chunk-models" gpt --seq 1024 --hidden 768 --heads 12 --layers 2 \
+"$bin/chunk-models" gpt --seq 4096 --hidden 768 --heads 12 --layers 1 \
   --causal -o "$models/gpt.mlir"
 "$bin/chunk-models" vit --image 384 --patch 16 --hidden 768 --heads 12 \
   --layers 2 -o "$models/vit.mlir"
@@ -56,4 +56,10 @@ PY
 # With attention fused, a GPT block's smallest reachable peak is about half
 # its unchunked one (q, k and v are read whole by every query chunk).
 run_pair gpt 0.6x
+# The same GPT as written, its attention logits stored (no fusion).
+echo "== gpt with attention unfused, unchunked (the graph as written)"
+"$bin/chunk-compile" "$models/gpt.mlir" --fuse-attention=false \
+  -o "$models/gpt-unfused"
+echo -n "unfused:   "
+"$models/gpt-unfused" --repeat 3
 run_pair evoformer 0.45x
