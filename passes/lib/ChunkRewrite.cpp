@@ -353,16 +353,33 @@ bool autochunk::mayWriteOutputInPlace(const ChunkRegion &region, Value output,
   llvm::SmallPtrSet<Operation *, 16> body(region.ops.begin(), region.ops.end());
   body.insert(region.recomputedOps.begin(), region.recomputedOps.end());
   Block *block = insertionPoint->getBlock();
-  // Another reader must be done before the loop starts overwriting, and
-  // must not be a view that outlives it.
-  auto readsBefore = [&](Operation *user) {
+  // Another reader must be done before the loop starts overwriting. A view
+  // of the input (a graph.reshape, or the slice an earlier chunk loop or its
+  // remainder reads a chunk through) and the result of a loop that starts
+  // from the input share its buffer: every reader of theirs must be done
+  // before the loop too, and none may be in the body, which would read the
+  // input's buffer itself rather than the loop-carried chunk.
+  std::function<bool(OpOperand &)> doneBefore = [&](OpOperand &use) {
+    Operation *user = use.getOwner();
     Operation *ancestor = block->findAncestorOpInBlock(*user);
-    return ancestor && ancestor->isBeforeInBlock(insertionPoint) &&
-           !isView(user);
+    if (!ancestor || !ancestor->isBeforeInBlock(insertionPoint))
+      return false;
+    SmallVector<Value, 1> aliases;
+    if (isView(user))
+      aliases.append(user->result_begin(), user->result_end());
+    else if (auto loop = dyn_cast<scf::ForOp>(user);
+             loop && loop.getTiedLoopResult(&use))
+      aliases.push_back(loop.getTiedLoopResult(&use));
+    for (Value alias : aliases)
+      for (OpOperand &aliasUse : alias.getUses())
+        if (body.contains(aliasUse.getOwner()) || !doneBefore(aliasUse))
+          return false;
+    return true;
   };
-  for (Operation *user : input.getUsers()) {
+  for (OpOperand &use : input.getUses()) {
+    Operation *user = use.getOwner();
     if (!body.contains(user)) {
-      if (!readsBefore(user))
+      if (!doneBefore(use))
         return false;
       continue;
     }
@@ -372,8 +389,8 @@ bool autochunk::mayWriteOutputInPlace(const ChunkRegion &region, Value output,
     if (!llvm::is_contained(region.recomputedOps, user))
       continue;
     for (Value result : user->getResults())
-      for (Operation *reader : result.getUsers())
-        if (!body.contains(reader) && !readsBefore(reader))
+      for (OpOperand &readerUse : result.getUses())
+        if (!body.contains(readerUse.getOwner()) && !doneBefore(readerUse))
           return false;
   }
   return true;

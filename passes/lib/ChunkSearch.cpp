@@ -717,6 +717,21 @@ struct ChunkSearch::Impl {
     return eval;
   }
 
+  /// Appends the values that share `source`'s buffer through top-level op
+  /// `op` (a graph view, or a linalg result written into its init), and the
+  /// views of those in turn through ops outside the evaluated plan's loops
+  /// (a loop's output is a fresh buffer). Nothing when `op` makes no view.
+  void collectViews(int op, int source, SmallVectorImpl<int> &views) const {
+    for (int result : ops[op].results) {
+      if (values[result].viewSource != source)
+        continue;
+      views.push_back(result);
+      for (int reader : values[result].users)
+        if (regionOf[reader] < 0)
+          collectViews(reader, result, views);
+    }
+  }
+
   /// The input whose buffer region output `output` takes over in a plan
   /// where the region's loop is `loop` (every other reader of the input must
   /// run before the loop); -1 for none.
@@ -725,11 +740,38 @@ struct ChunkSearch::Impl {
       const CandidateRegion &region, int output, int loop,
       PositionFn positionOf,
       const DenseMap<int, SmallVector<int, 2>> &recomputeReaders) const {
+    // A reader outside the loop must run before it; a view outside every
+    // loop must have all its readers before it too, none of them this loop
+    // (it would read the input's buffer, not the loop-carried chunk).
+    auto readsAfter = [&](int user, int source) {
+      if (regionOf[user] == loop)
+        return false;
+      if (positionOf(user) >= loopPosition[loop])
+        return true;
+      if (regionOf[user] >= 0)
+        return false;
+      SmallVector<int, 2> views;
+      collectViews(user, source, views);
+      for (int view : views) {
+        if (values[view].returned)
+          return true;
+        for (int reader : values[view].users)
+          if (regionOf[reader] == loop ||
+              positionOf(reader) >= loopPosition[loop])
+            return true;
+        auto readers = recomputeReaders.find(view);
+        if (readers != recomputeReaders.end())
+          for (int reader : readers->second)
+            if (loopPosition[reader] >= loopPosition[loop])
+              return true;
+      }
+      return false;
+    };
     for (auto [candidateOutput, input] : region.inPlace) {
       if (candidateOutput != output)
         continue;
       for (int user : values[input].users)
-        if (regionOf[user] != loop && positionOf(user) >= loopPosition[loop])
+        if (readsAfter(user, input))
           return -1;
       // The original of an op the loop recomputes from the input stays for
       // its other readers; none may come after the loop (a later loop that
@@ -742,8 +784,7 @@ struct ChunkSearch::Impl {
           if (values[result].returned)
             return -1;
           for (int user : values[result].users)
-            if (regionOf[user] != loop &&
-                positionOf(user) >= loopPosition[loop])
+            if (readsAfter(user, result))
               return -1;
         }
       }
@@ -892,17 +933,34 @@ struct ChunkSearch::Impl {
             isGraphView(ops[value.producer].op) ||
             value.value.getType() != values[output].value.getType())
           continue;
-        auto readAfter = [&](int user) {
-          return !members.contains(user) &&
-                 (user > regionOps.back() || isGraphView(ops[user].op));
+        // A view of the input is read through: its readers must all come
+        // before the loop, and none may be in the body (mayWriteOutputInPlace).
+        auto readAfter = [&](int user, int source) {
+          if (members.contains(user))
+            return false;
+          if (user > regionOps.back())
+            return true;
+          SmallVector<int, 2> views;
+          collectViews(user, source, views);
+          return llvm::any_of(views, [&](int view) {
+            return values[view].returned ||
+                   llvm::any_of(values[view].users, [&](int reader) {
+                     return reader > regionOps.back() ||
+                            members.contains(reader) ||
+                            llvm::is_contained(recomputedOps, reader);
+                   });
+          });
         };
-        bool readLater = llvm::any_of(value.users, readAfter);
+        bool readLater = llvm::any_of(
+            value.users, [&](int user) { return readAfter(user, input); });
         // So is a recomputed op's result (mayWriteOutputInPlace).
         for (int recomputed : recomputedOps)
           if (llvm::is_contained(ops[recomputed].operands, input))
             for (int result : ops[recomputed].results)
               readLater |= values[result].returned ||
-                           llvm::any_of(values[result].users, readAfter);
+                           llvm::any_of(values[result].users, [&](int user) {
+                             return readAfter(user, result);
+                           });
         if (readLater)
           continue;
         taken.insert(input);

@@ -43,9 +43,12 @@ struct ChunkRegion {
 /// region input `input` (chunk by chunk, where each chunk of `input` is read
 /// before the same chunk of `output` is written): same type and chunk
 /// dimension, `input` is a fresh buffer (no argument, constant or view) and
-/// nothing outside the region reads it at or after `insertionPoint`. The
-/// rewrite then makes `input` the loop's initial value, so bufferization
-/// reuses its buffer; the search models the same rule.
+/// nothing outside the region reads it at or after `insertionPoint`, also
+/// through a view of it (a reshape, an earlier chunk loop's slices, a loop
+/// that starts from it): a view may exist before the loop when all its
+/// readers run before it and none is in the region. The rewrite then makes
+/// `input` the loop's initial value, so bufferization reuses its buffer; the
+/// search models the same rule.
 bool mayWriteOutputInPlace(const ChunkRegion &region, mlir::Value output,
                            mlir::Value input, mlir::Operation *insertionPoint);
 
