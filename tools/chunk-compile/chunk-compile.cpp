@@ -21,6 +21,7 @@
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -176,8 +177,20 @@ int main(int argc, char **argv) {
       os << " (unchunked: " << interface->unchunkedArenaBytes
          << ", budget: " << interface->budgetBytes << ", "
          << (interface->plan ? interface->plan.size() : 0)
-         << " chunk region(s))";
+         << " chunk region(s), predicted "
+         << llvm::format("%.2f", interface->predictedSlowdown)
+         << "x the unchunked time)";
     os << "\n";
   }
+  // Near the smallest peak AutoChunk reaches, the search meets a budget at
+  // any cost (chunks of a few rows); say so rather than leave it to a
+  // surprise at run time.
+  if (interface->chunked && interface->predictedSlowdown > 2.0)
+    llvm::errs() << "chunk-compile: warning: the cost model (target " << target
+                 << ") predicts this plan "
+                 << llvm::format("%.1f", interface->predictedSlowdown)
+                 << "x slower than unchunked: the budget is close to the "
+                    "smallest activation peak AutoChunk reaches, and a "
+                    "slightly larger one may chunk far less finely\n";
   return 0;
 }

@@ -465,6 +465,8 @@ LogicalResult autochunk::runPipeline(ModuleOp module,
       auto func = module.lookupSymbol<func::FuncOp>(interface.functionName);
       interface.plan = func->getAttrOfType<ArrayAttr>("autochunk.plan");
       interface.chunked = interface.plan && !interface.plan.empty();
+      interface.predictedSlowdown =
+          predictedSlowdown(module, interface.functionName);
     }
     if (failed(checkContract(module, phase)))
       return failure();

@@ -66,6 +66,9 @@ struct ModelInterface {
   bool chunked = false;
   /// The plan the AutoChunk pass recorded (`autochunk.plan`), if any.
   mlir::ArrayAttr plan;
+  /// The cost model's time of the chunked graph over the unchunked one
+  /// (`autochunk.predicted_slowdown`; 1 when nothing was chunked).
+  double predictedSlowdown = 1.0;
 };
 
 struct CompileOptions {
