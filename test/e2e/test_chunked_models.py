@@ -98,6 +98,9 @@ def main():
             reached += 1
             plan = json.load(open(plan_path))
             budget_bytes = plan["budget_bytes"]
+            tally.check(plan.get("predicted_slowdown", 0) > 0,
+                        f"{label}: the plan JSON has a predicted slowdown",
+                        json.dumps(plan)[:300])
             tally.check(abs(budget_bytes - float(budget[:-1]) * unchunked) <= 1,
                         f"{label}: the budget is the fraction of the "
                         f"unchunked arena", f"{budget_bytes} vs {unchunked}")

@@ -54,6 +54,8 @@ std::string autochunk::planToJson(const ModelInterface &interface) {
   if (interface.unchunkedArenaBytes > 0)
     root["unchunked_planned_activation_bytes"] = interface.unchunkedArenaBytes;
   root["planned_activation_bytes"] = interface.arenaBytes;
+  if (interface.chunked)
+    root["predicted_slowdown"] = interface.predictedSlowdown;
   root["regions"] = interface.plan ? toJson(interface.plan)
                                    : llvm::json::Value(llvm::json::Array());
   std::string text;
