@@ -12,7 +12,6 @@ computed by calls on row slices (with the matching row_offset), with 1, 2 or
 
 import ctypes
 import sys
-import traceback
 
 import numpy as np
 
@@ -346,24 +345,7 @@ def test_errors():
 
 
 def main():
-    tests = [(name, fn) for name, fn in globals().items()
-             if name.startswith("test_") and callable(fn)]
-    passed = failed = 0
-    for name, fn in tests:
-        try:
-            fn()
-        except AssertionError as error:
-            failed += 1
-            print(f"FAIL {name}: {error}")
-        except Exception:  # a crash in the harness is a failure too
-            failed += 1
-            print(f"ERROR {name}:")
-            traceback.print_exc()
-        else:
-            passed += 1
-            print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return base.run_tests(globals())
 
 
 if __name__ == "__main__":

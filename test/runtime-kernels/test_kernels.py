@@ -970,8 +970,10 @@ def test_errors():
 # ---------------------------------------------------------------------------
 
 
-def main():
-    tests = [(name, fn) for name, fn in globals().items()
+def run_tests(namespace):
+    """Runs every test_* function of `namespace` (a module's globals());
+    the exit status: 1 if one failed or crashed, else 0."""
+    tests = [(name, fn) for name, fn in namespace.items()
              if name.startswith("test_") and callable(fn)]
     passed = failed = 0
     for name, fn in tests:
@@ -989,6 +991,10 @@ def main():
             print(f"ok   {name}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def main():
+    return run_tests(globals())
 
 
 if __name__ == "__main__":
