@@ -1192,6 +1192,9 @@ void addErrorCases(Checker &check) {
   check.expectError("attention_rank1",
                     ac_attention(&flatQuery, &key.view, &value.view, nullptr,
                                  &result.view, 1.0, 0, 0, 0));
+  check.expectError("attention_offset_overflow",
+                    ac_attention(&query.view, &key.view, &value.view, nullptr,
+                                 &result.view, 1.0, 1, INT64_MAX, 1));
   DeviceTensor deepQuery = check.input("error_deep_query", {1, 2, 136});
   DeviceTensor deepKey = check.input("error_deep_key", {1, 3, 136});
   DeviceTensor deepValue = check.input("error_deep_value", {1, 3, 4});

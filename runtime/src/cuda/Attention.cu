@@ -612,7 +612,7 @@ ac_status ac_attention(const ac_tensor *q, const ac_tensor *k,
       return status;
   ac_tensor biasView;
   if (ac_status status = autochunk::runtime::checkAttentionArguments(
-          kernel, q, k, v, bias, out, &biasView))
+          kernel, q, k, v, bias, out, row_offset, diagonal, &biasView))
     return status;
   const int rank = q->rank;
   const int64_t depth = q->sizes[rank - 1];

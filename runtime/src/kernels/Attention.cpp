@@ -377,19 +377,9 @@ ac_status ac_attention(const ac_tensor *q, const ac_tensor *k,
     if (ac_status status = checkInput(kernel, "bias", bias))
       return status;
   ac_tensor biasView;
-  if (ac_status status =
-          checkAttentionArguments(kernel, q, k, v, bias, out, &biasView))
+  if (ac_status status = checkAttentionArguments(
+          kernel, q, k, v, bias, out, row_offset, diagonal, &biasView))
     return status;
-  // Positions are row + row_offset + diagonal in int64: keep them far from
-  // overflow (any real offset is below the tensor sizes).
-  constexpr int64_t kOffsetLimit = int64_t{1} << 60;
-  if (row_offset < -kOffsetLimit || row_offset > kOffsetLimit ||
-      diagonal < -kOffsetLimit || diagonal > kOffsetLimit)
-    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
-                        "%s: row_offset %lld or diagonal %lld is beyond "
-                        "+-2^60",
-                        kernel, static_cast<long long>(row_offset),
-                        static_cast<long long>(diagonal));
   if (ac_tensor_num_elements(out) == 0)
     return AC_OK;
   const AttentionParams params{scale, causal != 0, row_offset, diagonal};

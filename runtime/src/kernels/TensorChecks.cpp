@@ -148,9 +148,18 @@ ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
 ac_status checkAttentionArguments(const char *kernel, const ac_tensor *q,
                                   const ac_tensor *k, const ac_tensor *v,
                                   const ac_tensor *bias, const ac_tensor *out,
+                                  int64_t rowOffset, int64_t diagonal,
                                   ac_tensor *biasView) {
   if (ac_status status = checkOutput(kernel, "output", out))
     return status;
+  constexpr int64_t kOffsetLimit = int64_t{1} << 60;
+  if (rowOffset < -kOffsetLimit || rowOffset > kOffsetLimit ||
+      diagonal < -kOffsetLimit || diagonal > kOffsetLimit)
+    return ac_set_error(AC_ERROR_INVALID_ARGUMENT,
+                        "%s: row_offset %lld or diagonal %lld is beyond "
+                        "+-2^60",
+                        kernel, static_cast<long long>(rowOffset),
+                        static_cast<long long>(diagonal));
   if (ac_status status = checkSameDtype(kernel, "query", q, "key", k))
     return status;
   if (ac_status status = checkSameDtype(kernel, "query", q, "value", v))

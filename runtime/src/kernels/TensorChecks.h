@@ -56,10 +56,13 @@ ac_status checkScaleMaskSoftmaxArguments(const char *kernel,
 // ac_attention after q, k, v and bias passed checkInput: the output, the
 // dtypes, the ranks (>= 2, equal), the shared leading dimensions, D and N
 // agreeing between q, k and v, the output's shape [..., M, E], and the bias
-// broadcast to [..., M, N] (into `biasView`, rank of q).
+// broadcast to [..., M, N] (into `biasView`, rank of q), and row_offset and
+// diagonal within +-2^60 (positions row + row_offset + diagonal stay far
+// from int64 overflow).
 ac_status checkAttentionArguments(const char *kernel, const ac_tensor *q,
                                   const ac_tensor *k, const ac_tensor *v,
                                   const ac_tensor *bias, const ac_tensor *out,
+                                  int64_t rowOffset, int64_t diagonal,
                                   ac_tensor *biasView);
 // ac_sigmoid_gate: the output, the dtypes, and both operands broadcast to
 // the output (into `gateView` and `valueView`).
