@@ -7,8 +7,10 @@
 // sequences those logits are most of an unfused block's peak, and without
 // them a chunk loop over queries only has to slice q and the output.
 //
-// Only single-use chains fuse: an intermediate someone else reads (the
-// attention weights returned as an output) must exist in memory anyway.
+// Only single-use chains inside one block fuse (matchSoftmaxChain, shared
+// with the lowering's scale_mask_softmax): an intermediate someone else
+// reads (the attention weights returned as an output) must exist in memory
+// anyway.
 // The fused op is not bit for bit the unfused chain (the runtime keeps the
 // logits in f32 registers and sums the products in another order); chunked
 // and unchunked programs still agree bit for bit, as both fuse.
@@ -17,6 +19,8 @@
 
 #include "autochunk/Dialect/Graph/GraphOps.h"
 #include "autochunk/Passes/Passes.h"
+
+#include "SoftmaxChain.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -34,15 +38,6 @@ namespace {
 /// The widest head (D) the runtime's CUDA ac_attention takes.
 constexpr int64_t kMaxFusedHeadDim = 128;
 
-/// The op defining `value` when it is an `OpTy` whose result only `user`
-/// reads.
-template <typename OpTy> OpTy singleUseProducer(Value value) {
-  auto producer = value.getDefiningOp<OpTy>();
-  if (!producer || !producer->getResult(0).hasOneUse())
-    return nullptr;
-  return producer;
-}
-
 struct FuseAttentionChain : OpRewritePattern<graph::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -50,51 +45,26 @@ struct FuseAttentionChain : OpRewritePattern<graph::MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     if (context.getTransposeA() || context.getTransposeB())
       return failure();
-    auto softmax = singleUseProducer<graph::SoftmaxOp>(context.getLhs());
-    if (!softmax || static_cast<int64_t>(softmax.getAxis()) !=
-                        softmax.getType().getRank() - 1)
+    auto softmax =
+        singleUseProducer<graph::SoftmaxOp>(context.getLhs(), context);
+    if (!softmax)
       return failure();
-
-    // Walk the logits back to the first matmul: add?(mask?(scale?(.))).
-    Value logits = softmax.getInput();
-    Value bias;
-    if (auto add = singleUseProducer<graph::AddOp>(logits)) {
-      // The operand of the logits' own type carries the chain; the other
-      // is the bias, which must broadcast to it (the op's verifier checks).
-      Value lhs = add.getLhs(), rhs = add.getRhs();
-      bool lhsCarries = lhs.getType() == add.getType();
-      bool rhsCarries = rhs.getType() == add.getType();
-      // Prefer the operand a matching chain ends in when both qualify.
-      auto startsChain = [](Value value) {
-        return value.getDefiningOp<graph::CausalMaskOp>() ||
-               value.getDefiningOp<graph::ScaleOp>() ||
-               value.getDefiningOp<graph::MatmulOp>();
-      };
-      if (lhsCarries && (!rhsCarries || startsChain(lhs))) {
-        logits = lhs;
-        bias = rhs;
-      } else if (rhsCarries) {
-        logits = rhs;
-        bias = lhs;
-      } else {
-        return failure();
-      }
-      if (!logits.hasOneUse())
-        return failure();
-    }
-    graph::CausalMaskOp mask;
-    if ((mask = singleUseProducer<graph::CausalMaskOp>(logits))) {
-      // A mask already placed in a chunk keeps its own offsets.
-      if (mask.getRowOffset() || mask.getColOffset())
-        return failure();
-      logits = mask.getInput();
-    }
-    double scale = 1.0;
-    if (auto scaleOp = singleUseProducer<graph::ScaleOp>(logits)) {
-      scale = scaleOp.getFactor().convertToDouble();
-      logits = scaleOp.getInput();
-    }
-    auto scores = singleUseProducer<graph::MatmulOp>(logits);
+    // The logits' way from the first matmul: add?(mask?(scale?(.))).
+    std::optional<SoftmaxChain> chain = matchSoftmaxChain(softmax);
+    if (!chain)
+      return failure();
+    graph::CausalMaskOp mask = chain->mask;
+    // A mask already placed in a chunk keeps its own offsets.
+    if (mask && (mask.getRowOffset() || mask.getColOffset()))
+      return failure();
+    double scale =
+        chain->scale ? chain->scale.getFactor().convertToDouble() : 1.0;
+    // The bias must broadcast to the logits (the add's verifier checked).
+    Value bias = chain->bias ? chain->bias->get() : Value();
+    Operation *scoresUser = chain->absorbed.empty() ? softmax.getOperation()
+                                                    : chain->absorbed.back();
+    auto scores =
+        singleUseProducer<graph::MatmulOp>(chain->input->get(), scoresUser);
     if (!scores || scores.getTransposeA() || !scores.getTransposeB())
       return failure();
 

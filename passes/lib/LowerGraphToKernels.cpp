@@ -12,6 +12,8 @@
 #include "autochunk/Dialect/Kernel/KernelDialect.h"
 #include "autochunk/Passes/Passes.h"
 
+#include "SoftmaxChain.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
@@ -219,64 +221,19 @@ struct Fusion {
   OpOperand *gate = nullptr, *value = nullptr;
 };
 
-/// The op of type OpTy defining `value` when `value`'s only use is by `user`
-/// in `user`'s block.
-template <typename OpTy> OpTy singleUseProducer(Value value, Operation *user) {
-  auto producer = value.getDefiningOp<OpTy>();
-  if (!producer || !value.hasOneUse() ||
-      producer->getBlock() != user->getBlock())
-    return nullptr;
-  return producer;
-}
-
 /// softmax over the last axis of add?(causal_mask?(scale?(x)), bias?) with
-/// at least one of the three: the ops in this order only, and an add only
-/// when its chain operand already has the result's shape (the kernel
-/// broadcasts the bias, never the scores).
+/// at least one of the three (matchSoftmaxChain); the kernel takes the mask's
+/// offsets and broadcasts the bias, never the scores.
 std::optional<Fusion> matchScaleMaskSoftmax(graph::SoftmaxOp softmax) {
-  auto type = cast<RankedTensorType>(softmax.getType());
-  if (softmax.getAxisAttr().getInt() != type.getRank() - 1)
+  std::optional<SoftmaxChain> chain = matchSoftmaxChain(softmax);
+  if (!chain || chain->absorbed.empty())
     return std::nullopt;
   Fusion fusion{Fusion::Kind::ScaleMaskSoftmax, softmax};
-  OpOperand *current = &softmax->getOpOperand(0);
-  if (auto add = singleUseProducer<graph::AddOp>(current->get(), softmax)) {
-    // The chain continues through the operand a mask or scale produced if
-    // there is one, else through the left one.
-    OpOperand *chain = nullptr;
-    for (OpOperand &operand : add->getOpOperands()) {
-      if (operand.get().getType() != type)
-        continue;
-      if (singleUseProducer<graph::CausalMaskOp>(operand.get(), add) ||
-          singleUseProducer<graph::ScaleOp>(operand.get(), add)) {
-        chain = &operand;
-        break;
-      }
-      if (!chain)
-        chain = &operand;
-    }
-    if (chain && add.getLhs() != add.getRhs()) {
-      fusion.absorbed.push_back(add);
-      fusion.bias = &add->getOpOperand(1 - chain->getOperandNumber());
-      current = chain;
-    }
-  }
-  Operation *user =
-      fusion.absorbed.empty() ? softmax.getOperation() : fusion.absorbed.back();
-  if (auto mask =
-          singleUseProducer<graph::CausalMaskOp>(current->get(), user)) {
-    fusion.mask = mask;
-    fusion.absorbed.push_back(mask);
-    current = &mask.getInputMutable();
-    user = mask;
-  }
-  if (auto scale = singleUseProducer<graph::ScaleOp>(current->get(), user)) {
-    fusion.scale = scale;
-    fusion.absorbed.push_back(scale);
-    current = &scale.getInputMutable();
-  }
-  if (fusion.absorbed.empty())
-    return std::nullopt;
-  fusion.input = current;
+  fusion.absorbed = chain->absorbed;
+  fusion.input = chain->input;
+  fusion.bias = chain->bias;
+  fusion.scale = chain->scale;
+  fusion.mask = chain->mask;
   return fusion;
 }
 
