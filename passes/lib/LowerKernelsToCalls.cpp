@@ -175,20 +175,10 @@ private:
       if (failed(diagonal))
         return failure();
       arguments.push_back(i64(loc, *diagonal));
-    } else if (name == "attention") {
-      FailureOr<double> scale = getFloat("scale");
-      if (failed(scale))
-        return failure();
-      arguments.push_back(arith::ConstantFloatOp::create(
-          builder, loc, builder.getF64Type(), APFloat(*scale)));
-      for (StringRef key : {"causal", "diagonal", "has_bias"}) {
-        FailureOr<int64_t> value = getInt(key);
-        if (failed(value))
-          return failure();
-        arguments.push_back(i64(loc, *value));
-      }
-    } else if (name == "scale_mask_softmax") {
-      FailureOr<double> factor = getFloat("factor");
+    } else if (name == "attention" || name == "scale_mask_softmax") {
+      // One signature tail: the logits' factor, then the mask and the bias.
+      FailureOr<double> factor =
+          getFloat(name == "attention" ? "scale" : "factor");
       if (failed(factor))
         return failure();
       arguments.push_back(arith::ConstantFloatOp::create(
